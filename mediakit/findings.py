@@ -49,45 +49,41 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
         "P101": Code(E, "No File Meta Information ('DICM' missing at byte 128)", "PS3.10 §7.1"),
         "P102": Code(W, "Preamble is neither zero nor a TIFF header", "PS3.10 §7.5"),
         "P103": Code(E, "File Meta element missing or invalid", "PS3.10 §7.1 Table 7.1-1"),
-        "P104": Code(
-            E, "File Meta SOP Class/Instance UID differs from the dataset", "PS3.10 §7.1"
-        ),
+        "P104": Code(E, "File Meta SOP Class/Instance UID differs from the dataset", "PS3.10 §7.1"),
         "P105": Code(E, "Transfer syntax not allowed by the Application Profile", "PS3.11"),
         "P106": Code(E, "File cannot be parsed as DICOM", "PS3.10 §7"),
         "P107": Code(W, "Group 0002 elements inside the dataset", "PS3.10 §7.1"),
         "P108": Code(E, "SOP Class or SOP Instance UID missing from the dataset", "PS3.3 C.12.1"),
-        "P109": Code(
-            W, "Dataset re-encoded into the profile's transfer syntax", "PS3.11 D.3.1; PS3.5 §10"
-        ),
         # --- D: DICOMDIR ------------------------------------------------------
         "D101": Code(E, "No DICOMDIR in the root of the medium", "PS3.10 §8.6; PS3.11 D.3"),
         "D102": Code(E, "DICOMDIR cannot be parsed", "PS3.10 §7; PS3.3 F.3"),
         "D103": Code(
-            E, "DICOMDIR Media Storage SOP Class is not Media Storage Directory",
+            E,
+            "DICOMDIR Media Storage SOP Class is not Media Storage Directory",
             "PS3.10 §7.1; PS3.4 Annex I",
         ),
-        "D104": Code(
-            E, "Offset of the Next Directory Record points at no record", "PS3.3 F.3.2.2"
-        ),
+        "D104": Code(E, "Offset of the Next Directory Record points at no record", "PS3.3 F.3.2.2"),
         "D105": Code(
-            E, "Offset of Referenced Lower-Level Directory Entity points at no record",
+            E,
+            "Offset of Referenced Lower-Level Directory Entity points at no record",
             "PS3.3 F.3.2.2",
         ),
         "D106": Code(E, "Directory record chain loops back on itself", "PS3.3 F.3.2.2"),
         "D107": Code(
-            E, "Offset of the First/Last Record of the Root Directory Entity is wrong",
+            E,
+            "Offset of the First/Last Record of the Root Directory Entity is wrong",
             "PS3.3 F.3.2.1",
         ),
         "D108": Code(E, "Directory record type not allowed at this level", "PS3.3 Table F.4-1"),
         "D109": Code(
-            E, "Directory record lacks a key its Application Profile requires",
+            E,
+            "Directory record lacks a key its Application Profile requires",
             "PS3.3 F.5; PS3.11 D.3.3",
         ),
-        "D110": Code(
-            E, "Directory record type does not fit the referenced SOP Class", "PS3.3 F.5"
-        ),
+        "D110": Code(E, "Directory record type does not fit the referenced SOP Class", "PS3.3 F.5"),
         "D111": Code(
-            E, "Record's Referenced SOP/Transfer Syntax UID differs from the file",
+            E,
+            "Record's Referenced SOP/Transfer Syntax UID differs from the file",
             "PS3.3 F.3.2.2 Table F.3-3",
         ),
         "D112": Code(E, "Referenced file is not on the medium", "PS3.3 F.3.2.2; PS3.10 §8.6"),
@@ -95,43 +91,39 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
         "D114": Code(E, "File referenced by more than one directory record", "PS3.3 F.2"),
         "D115": Code(W, "DICOM file on the medium that no record references", "PS3.3 F.2"),
         "D116": Code(
-            E, "Duplicate PATIENT, STUDY or SERIES record for one identifier",
+            E,
+            "Duplicate PATIENT, STUDY or SERIES record for one identifier",
             "PS3.3 F.5; PS3.11 D.3.3",
         ),
         "D117": Code(
-            E, "Directory not organised PATIENT > STUDY > SERIES > instance",
+            E,
+            "Directory not organised PATIENT > STUDY > SERIES > instance",
             "PS3.11 D.3.3",
         ),
         "D118": Code(E, "File-set Consistency Flag is not zero", "PS3.3 F.3.2.1"),
         "D119": Code(W, "Inactive directory record (Record In-use Flag 0000H)", "PS3.3 F.3.2.2"),
         "D120": Code(E, "Directory entity with no records", "PS3.11 D.3.3"),
-        "D121": Code(
-            E, "SOP Class has no directory record type in the table", "PS3.3 Table F.4-1"
-        ),
+        "D121": Code(E, "SOP Class has no directory record type in the table", "PS3.3 Table F.4-1"),
         "D122": Code(
-            W, "DICOMDIR key filled from related objects or invented",
+            W,
+            "DICOMDIR key filled from related objects or invented",
             "PS3.11 D.3.3.1; PS3.3 F.5",
         ),
         "D123": Code(
             W, "DICOMDIR offsets unusable: tree rebuilt from record order", "PS3.3 F.3.2.2"
         ),
-        "D124": Code(
-            W, "Record key differs from the referenced file", "PS3.3 F.5"
-        ),
+        "D124": Code(W, "Record key differs from the referenced file", "PS3.3 F.5"),
         # --- F: File-set layout and naming -------------------------------------
-        "F201": Code(
-            E, "File ID component not 1-8 characters of A-Z 0-9 _", "PS3.10 §8.2, §8.5"
-        ),
+        "F201": Code(E, "File ID component not 1-8 characters of A-Z 0-9 _", "PS3.10 §8.2, §8.5"),
         "F202": Code(E, "File ID deeper than 8 components", "PS3.10 §8.5; PS3.12 F.3"),
         "F203": Code(
-            W, "File ID resolved only by ignoring case, ';1', a trailing '.' or '.dcm'",
+            W,
+            "File ID resolved only by ignoring case, ';1', a trailing '.' or '.dcm'",
             "PS3.12 F.3",
         ),
         "F204": Code(E, "File ID matches several files", "PS3.10 §8.5"),
         "F205": Code(E, "File-set ID not 0-16 characters of A-Z 0-9 _ space", "PS3.3 F.3.2.1"),
-        "F206": Code(
-            E, "Two different contents under one SOP Instance UID", "PS3.3 C.12.1.1.1"
-        ),
+        "F206": Code(E, "Two different contents under one SOP Instance UID", "PS3.3 C.12.1.1.1"),
         "F207": Code(W, "Input file is not DICOM: skipped", "PS3.10 §7.1"),
         # --- V: volume, file system, capacity --------------------------------
         "V301": Code(E, "Name not ISO 9660 Level 1", "PS3.12 F.3"),
@@ -139,14 +131,13 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
             E, "Volume Identifier differs from the File-set ID", "PS3.12 F.3; PS3.10 §8.6"
         ),
         "V303": Code(E, "Content exceeds the capacity of the profile's medium", "PS3.12"),
-        "V304": Code(
-            I, "Medium or file system differs from the profile's", "PS3.11; PS3.12"
-        ),
+        "V304": Code(I, "Medium or file system differs from the profile's", "PS3.11; PS3.12"),
         "V305": Code(I, "Application Profile guessed from the medium", "PS3.11"),
         "V306": Code(E, "SHA-256 manifest does not match the file", "mediakit"),
         # --- S: safety ----------------------------------------------------------
         "S401": Code(
-            E, "Referenced File ID escapes the medium (.., absolute, drive, NUL)",
+            E,
+            "Referenced File ID escapes the medium (.., absolute, drive, NUL)",
             "PS3.10 §8.2; CVE-2026-32711",
         ),
         "S402": Code(E, "Symbolic link on the medium leads outside it", "PS3.12"),

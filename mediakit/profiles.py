@@ -106,9 +106,16 @@ def base_record_keys() -> Mapping[str, RecordKeys]:
 
 
 @cache
-def _record_tables() -> tuple[Mapping[str, str], frozenset[str]]:
+def _record_tables() -> tuple[Mapping[str, str], Mapping[str, frozenset[str]]]:
     data = _read("record_types.toml")
-    return MappingProxyType(dict(data["record_type"])), frozenset(data["levels"]["root"])
+    levels = data["levels"]
+    allowed = {
+        "": frozenset(levels["root"]),
+        "PATIENT": frozenset(levels["under_patient"]),
+        "STUDY": frozenset(levels["under_study"]),
+        "SERIES": frozenset(levels["under_series"]),
+    }
+    return MappingProxyType(dict(data["record_type"])), MappingProxyType(allowed)
 
 
 def record_type_for(sop_class_uid: str) -> str | None:
@@ -118,7 +125,16 @@ def record_type_for(sop_class_uid: str) -> str | None:
 
 def is_root_record_type(record_type: str) -> bool:
     """Whether records of this type sit in the root directory entity (PATIENT, PALETTE, ...)."""
-    return record_type in _record_tables()[1]
+    return record_type in _record_tables()[1][""]
+
+
+def allowed_children(parent_type: str | None) -> frozenset[str] | None:
+    """Record types Table F.4-1 allows below ``parent_type`` (None: the root entity).
+
+    Returns None for parent types the table gives no children for here (leaves,
+    PRIVATE, vendor levels). PRIVATE is always allowed and not listed.
+    """
+    return _record_tables()[1].get(parent_type or "")
 
 
 def profile_ids() -> tuple[str, ...]:

@@ -1,0 +1,363 @@
+"""Part 10 files (PS3.10 §7): read the facts of one file's header, and rewrite it.
+
+:func:`read_header` reads a file up to its pixel data and returns a
+:class:`Header`: how it is encoded (preamble, File Meta, transfer syntax) and
+the few attributes the DICOMDIR and the checks need. It never loads pixel data
+and never trusts a declared length beyond the file's size.
+
+:func:`write_part10` writes a conformant Part 10 file for a profile: the bytes
+are copied verbatim when the file already conforms, and re-encoded otherwise
+(new File Meta, zero preamble, the profile's transfer syntax). The dataset's
+content is never changed.
+"""
+
+from __future__ import annotations
+
+import array
+import hashlib
+import re
+import struct
+import warnings
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Final, Literal
+
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID
+
+from mediakit import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from mediakit.errors import InputError
+
+IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
+EXPLICIT_VR_LE: Final = "1.2.840.10008.1.2.1"
+EXPLICIT_VR_BE: Final = "1.2.840.10008.1.2.2"
+DEFLATED_LE: Final = "1.2.840.10008.1.2.1.99"
+UNCOMPRESSED: Final = frozenset({IMPLICIT_VR_LE, EXPLICIT_VR_LE, EXPLICIT_VR_BE})
+
+# Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 §7.1.2).
+_LONG_VRS: Final = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
+_REQUIRED_META: Final = (
+    "FileMetaInformationVersion",
+    "MediaStorageSOPClassUID",
+    "MediaStorageSOPInstanceUID",
+    "TransferSyntaxUID",
+    "ImplementationClassUID",
+)
+_COPY_CHUNK: Final = 1 << 20
+_UID_RE: Final = re.compile(r"^[0-9]+(\.[0-9]+)+$")
+
+Preamble = Literal["zero", "tiff", "other", "absent"]
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What one file's header says, read without its pixel data.
+
+    ``transfer_syntax`` is how the dataset is really encoded: the File Meta's
+    value when there is one, otherwise what the bytes show (a bare dataset).
+    ``keys`` holds only the attributes asked for (DICOMDIR keys and hierarchy).
+    """
+
+    size: int
+    preamble: Preamble
+    has_meta: bool
+    meta: Mapping[str, str]  # File Meta values by keyword, as text
+    meta_problems: tuple[str, ...]  # P103 details: missing elements, bad group length
+    transfer_syntax: str
+    dataset_offset: int  # where the dataset starts: bytes before it are preamble + meta
+    group2_in_dataset: bool
+    sop_class_uid: str
+    sop_instance_uid: str
+    keys: Dataset = field(repr=False)
+
+    @property
+    def meta_mismatch(self) -> tuple[str, ...]:
+        """File Meta SOP Class/Instance UIDs that differ from the dataset's (P104)."""
+        out = []
+        for meta_kw, value in (
+            ("MediaStorageSOPClassUID", self.sop_class_uid),
+            ("MediaStorageSOPInstanceUID", self.sop_instance_uid),
+        ):
+            got = self.meta.get(meta_kw)
+            if got is not None and value and got != value:
+                out.append(f"{meta_kw} {got} != {value}")
+        return tuple(out)
+
+    def conforms(self, transfer_syntaxes: Collection[str]) -> bool:
+        """True when the bytes can go onto a medium of these syntaxes unchanged."""
+        return (
+            self.has_meta
+            and self.preamble in ("zero", "tiff")
+            and not self.meta_problems
+            and not self.meta_mismatch
+            and not self.group2_in_dataset
+            and self.transfer_syntax in transfer_syntaxes
+        )
+
+
+def _preamble_kind(head: bytes) -> Preamble:
+    if len(head) < 132 or head[128:132] != b"DICM":
+        return "absent"
+    if not any(head[:128]):
+        return "zero"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):  # PS3.10 §7.5: a TIFF header is allowed
+        return "tiff"
+    return "other"
+
+
+def _scan_meta(fp: BinaryIO, size: int) -> tuple[int, int | None]:
+    """Walk group 0002 (always ELE): return (dataset offset, declared group length)."""
+    pos, declared = 132, None
+    fp.seek(pos)
+    while pos + 8 <= size:
+        head = fp.read(8)
+        group, elem = struct.unpack("<HH", head[:4])
+        if group != 0x0002:
+            break
+        vr = head[4:6]
+        if vr in _LONG_VRS:
+            length = struct.unpack("<L", fp.read(4))[0]
+            value_at = pos + 12
+        else:
+            length = struct.unpack("<H", head[6:8])[0]
+            value_at = pos + 8
+        if value_at + length > size:
+            raise ValueError(f"File Meta element (0002,{elem:04X}) runs past the end of the file")
+        if elem == 0x0000 and length == 4:
+            declared = struct.unpack("<L", fp.read(4))[0]
+        pos = value_at + length
+        fp.seek(pos)
+    return pos, declared
+
+
+def _encoding_uid(ds: Dataset) -> str:
+    implicit, little = ds.original_encoding
+    if implicit:
+        return IMPLICIT_VR_LE
+    return EXPLICIT_VR_LE if little else EXPLICIT_VR_BE
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value).strip()
+
+
+def read_header(path: Path, *, keywords: Collection[str] = ()) -> Header:
+    """Read the facts of one file's header, stopping before the pixel data.
+
+    Parameters
+    ----------
+    path
+        The file to read.
+    keywords
+        Attributes (pydicom keywords) to keep in :attr:`Header.keys`.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read, or is not DICOM at all.
+    """
+    try:
+        with open(path, "rb") as fp:
+            return _read_header(fp, path.stat().st_size, keywords, str(path))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def read_header_stream(
+    fp: BinaryIO, size: int, *, where: str, keywords: Collection[str] = ()
+) -> Header:
+    """:func:`read_header` for an open, seekable stream of ``size`` bytes (a file on a medium)."""
+    return _read_header(fp, size, keywords, where)
+
+
+def _read_header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> Header:
+    head = fp.read(132)
+    preamble = _preamble_kind(head)
+    problems: list[str] = []
+    dataset_offset, declared = 0, None
+    if preamble != "absent":
+        try:
+            dataset_offset, declared = _scan_meta(fp, size)
+        except (ValueError, struct.error) as exc:
+            raise InputError(f"{where}: not DICOM (File Meta damaged: {exc})") from None
+        if declared is None:
+            problems.append("(0002,0000) File Meta Information Group Length missing")
+        elif declared != dataset_offset - 144:
+            problems.append(
+                f"(0002,0000) group length {declared} but group 0002 is "
+                f"{dataset_offset - 144} bytes"
+            )
+    fp.seek(0)
+    ds = _parse(fp, where)
+    meta = {kw: _text(ds.file_meta[kw].value) for kw in ds.file_meta.dir() if kw in ds.file_meta}
+    if preamble != "absent":
+        problems.extend(f"{kw} missing" for kw in _REQUIRED_META if not meta.get(kw))
+        if meta.get("FileMetaInformationVersion") not in (None, "", "0001"):
+            problems.append(f"FileMetaInformationVersion is {meta['FileMetaInformationVersion']}")
+    encoded = _encoding_uid(ds)
+    ts = meta.get("TransferSyntaxUID") or encoded
+    if ts in UNCOMPRESSED and ts != encoded:
+        problems.append(f"TransferSyntaxUID says {ts} but the dataset is encoded as {encoded}")
+        ts = encoded
+    group2 = any(elem.tag.group == 0x0002 for elem in ds)
+    keys = Dataset()
+    for kw in (*keywords, "SpecificCharacterSet"):
+        try:
+            if kw in ds:
+                keys[kw] = ds[kw]
+        except Exception:  # a value pydicom cannot convert is absent for our purposes
+            continue
+    return Header(
+        size=size,
+        preamble=preamble,
+        has_meta=preamble != "absent",
+        meta=meta,
+        meta_problems=tuple(problems),
+        transfer_syntax=ts,
+        dataset_offset=dataset_offset,
+        group2_in_dataset=group2,
+        sop_class_uid=_text(ds.get("SOPClassUID", "")),
+        sop_instance_uid=_text(ds.get("SOPInstanceUID", "")),
+        keys=keys,
+    )
+
+
+def _parse(fp: BinaryIO, where: str) -> Dataset:
+    """pydicom, told to be tolerant and quiet; anything it cannot read is not DICOM."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds = pydicom.dcmread(fp, force=True, stop_before_pixels=True, defer_size=4096)
+            # A bare dataset (no DICM) is only DICOM if it names its SOP Class as a UID:
+            # force=True otherwise "reads" text and PDFs as garbage elements.
+            if not ds.file_meta and not _UID_RE.match(_text(ds.get("SOPClassUID", ""))):
+                raise InvalidDicomError("no File Meta and no SOP Class UID")
+        except Exception as exc:  # pydicom raises many types on damaged input
+            if isinstance(exc, InputError):
+                raise
+            raise InputError(f"{where}: not DICOM ({type(exc).__name__}: {exc})") from None
+    return ds
+
+
+def file_meta_for(header: Header, transfer_syntax: str) -> FileMetaDataset:
+    """A fresh File Meta for a dataset, with our Implementation Class UID (PS3.10 §7.1)."""
+    meta = FileMetaDataset()
+    meta.FileMetaInformationVersion = b"\x00\x01"
+    meta.MediaStorageSOPClassUID = UID(header.sop_class_uid)
+    meta.MediaStorageSOPInstanceUID = UID(header.sop_instance_uid)
+    meta.TransferSyntaxUID = UID(transfer_syntax)
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    return meta
+
+
+def target_syntax(header: Header, transfer_syntaxes: Collection[str]) -> str | None:
+    """The syntax to write: the file's own if the profile allows it, else ELE when uncompressed.
+
+    ``None`` when the file is compressed in a syntax the profile does not allow:
+    decompressing pixel data is not something mediakit does silently.
+    """
+    if header.transfer_syntax in transfer_syntaxes:
+        return header.transfer_syntax
+    if (
+        header.transfer_syntax in UNCOMPRESSED | {DEFLATED_LE}
+        and EXPLICIT_VR_LE in transfer_syntaxes
+    ):
+        return EXPLICIT_VR_LE
+    return None
+
+
+def copy_file(src: Path, out: BinaryIO) -> tuple[int, str]:
+    """Copy ``src`` to ``out`` unchanged; return (bytes, SHA-256 hex)."""
+    sha, count = hashlib.sha256(), 0
+    with open(src, "rb") as fp:
+        while chunk := fp.read(_COPY_CHUNK):
+            sha.update(chunk)
+            out.write(chunk)
+            count += len(chunk)
+    return count, sha.hexdigest()
+
+
+_WORD_SIZE: Final = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
+_ARRAY_CODE: Final = {2: "H", 4: "L", 8: "Q"}
+
+
+def _swap_binary_words(ds: Dataset) -> None:
+    """Byte-swap OW/OF/OL/OD/OV values read from big endian data (PS3.5 §7.3).
+
+    pydicom converts numbers it parses (US, FL, ...) but writes these binary
+    values as they are, which would scramble pixel data written little endian.
+    Pixel Data swaps by Bits Allocated; other values by their VR's word size.
+    Iterative over nested sequences.
+    """
+    stack = [ds]
+    while stack:
+        item = stack.pop()
+        for elem in item:
+            if elem.VR == "SQ":
+                stack.extend(elem.value)
+                continue
+            size = _WORD_SIZE.get(str(elem.VR))
+            if elem.tag == 0x7FE00010:
+                bits = int(item.get("BitsAllocated", 16) or 16)
+                size = bits // 8 if bits in (16, 32, 64) else None
+            if size and isinstance(elem.value, bytes) and len(elem.value) % size == 0:
+                words = array.array(_ARRAY_CODE[size], elem.value)
+                words.byteswap()
+                elem.value = words.tobytes()
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file, read in large chunks."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as fp:
+        while chunk := fp.read(_COPY_CHUNK):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def rewrite(src: Path, dst: Path, header: Header, transfer_syntax: str) -> tuple[int, str]:
+    """Re-encode ``src`` into the new file ``dst`` as a conformant Part 10 file.
+
+    Writes a zero preamble, ``DICM``, a new File Meta and the dataset in
+    ``transfer_syntax`` with every group 0002 element removed; the dataset's
+    content is otherwise unchanged. Returns (bytes written, SHA-256 hex).
+
+    Raises
+    ------
+    InputError
+        When the dataset cannot be re-encoded (named file, reason).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds = pydicom.dcmread(src, force=True)
+        except Exception as exc:  # pydicom raises many types for damaged files
+            raise InputError(f"{src}: cannot be read for re-encoding ({exc})") from None
+        for tag in [e.tag for e in ds if e.tag.group == 0x0002]:
+            del ds[tag]
+        if header.transfer_syntax == EXPLICIT_VR_BE and transfer_syntax != EXPLICIT_VR_BE:
+            _swap_binary_words(ds)
+        ds.file_meta = file_meta_for(header, transfer_syntax)
+        ds.preamble = b"\x00" * 128
+        try:
+            pydicom.dcmwrite(
+                dst,
+                ds,
+                enforce_file_format=True,
+                implicit_vr=transfer_syntax == IMPLICIT_VR_LE,
+                little_endian=transfer_syntax != EXPLICIT_VR_BE,
+            )
+        except Exception as exc:  # conversions pydicom refuses
+            dst.unlink(missing_ok=True)
+            raise InputError(
+                f"{src}: cannot be re-encoded as {transfer_syntax} ({type(exc).__name__}: {exc})"
+            ) from None
+    return dst.stat().st_size, sha256_of(dst)
