@@ -134,6 +134,7 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
         "V304": Code(I, "Medium or file system differs from the profile's", "PS3.11; PS3.12"),
         "V305": Code(I, "Application Profile guessed from the medium", "PS3.11"),
         "V306": Code(E, "SHA-256 manifest does not match the file", "mediakit"),
+        "V307": Code(E, "File extent lies outside the image", "ECMA-119 §9.1; PS3.12 F"),
         # --- S: safety ----------------------------------------------------------
         "S401": Code(
             E,

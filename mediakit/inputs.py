@@ -1,0 +1,132 @@
+"""Collect build inputs: files, folders (recursive), ZIP archives and existing media.
+
+One instance per SOP Instance UID: the same instance given twice is kept once;
+two different contents under one UID is an F206 error. Only headers are read.
+Members of ZIPs and media are extracted to ``staging`` first, because the
+writers stream every file from a path on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mediakit._types import Progress
+from mediakit.errors import InputError, MediakitError
+from mediakit.findings import Finding, finding
+from mediakit.media import open_medium
+from mediakit.part10 import Header, read_header, sha256_of
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """One input instance: where its bytes are and what its header says."""
+
+    path: Path
+    label: str  # how to name it in findings: the path the user gave, or archive:member
+    header: Header
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """The instances found, sorted by SOP Instance UID, and what was skipped or wrong."""
+
+    instances: tuple[Instance, ...]
+    findings: tuple[Finding, ...]
+
+
+def _is_medium(path: Path) -> bool:
+    """An .iso or .zip file (by content), or a folder with a DICOMDIR is walked as files."""
+    if not path.is_file():
+        return False
+    with open(path, "rb") as fp:
+        head = fp.read(4)
+        fp.seek(32769)
+        iso = fp.read(5) == b"CD001"
+    return iso or head == b"PK\x03\x04"
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Regular files below ``folder``, sorted, iteratively, not following symlinked folders."""
+    stack = [folder]
+    while stack:
+        here = stack.pop()
+        try:
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        except OSError as exc:
+            raise InputError(f"{here}: cannot list ({exc.strerror})") from None
+        dirs = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                dirs.append(Path(entry.path))
+            elif entry.is_file():
+                yield Path(entry.path)
+        stack.extend(reversed(dirs))
+
+
+def _extract(archive: Path, staging: Path) -> Iterator[tuple[Path, str]]:
+    """Copy each file of an archive or medium into ``staging``; yield (path, label)."""
+    with open_medium(archive) as medium:
+        for n, f in enumerate(medium.files()):
+            dst = staging / f"in{n:08d}"
+            with medium.open(f) as src, open(dst, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+            yield dst, f"{archive}:{f.raw}"
+
+
+def collect(
+    sources: Sequence[Path],
+    staging: Path,
+    *,
+    keywords: Collection[str],
+    progress: Progress | None = None,
+) -> Collected:
+    """Read the header of every input file and keep one instance per SOP Instance UID.
+
+    Raises
+    ------
+    InputError
+        A path that does not exist, or a file named explicitly that is not DICOM.
+    """
+    candidates: list[tuple[Path, str, bool]] = []  # (path, label, named explicitly)
+    for src in sources:
+        if not src.exists():
+            raise InputError(f"{src}: no such file or folder")
+        if src.is_dir():
+            candidates.extend((p, str(p), False) for p in _walk(src))
+        elif _is_medium(src):
+            staging.mkdir(parents=True, exist_ok=True)
+            candidates.extend((p, label, False) for p, label in _extract(src, staging))
+        else:
+            candidates.append((src, str(src), True))
+
+    found: list[Finding] = []
+    by_uid: dict[str, Instance] = {}
+    for done, (path, label, named) in enumerate(candidates, 1):
+        try:
+            header = read_header(path, keywords=keywords)
+        except MediakitError as exc:
+            if named:
+                raise
+            found.append(finding("F207", label, str(exc).removeprefix(f"{path}: ")))
+            continue
+        if not header.sop_instance_uid:
+            found.append(finding("P108", label, "SOPInstanceUID missing"))
+            continue
+        instance = Instance(path, label, header)
+        seen = by_uid.get(header.sop_instance_uid)
+        if seen is None:
+            by_uid[header.sop_instance_uid] = instance
+        elif not _same_content(seen.path, path):
+            found.append(finding("F206", label, f"{header.sop_instance_uid} also in {seen.label}"))
+        if progress:
+            progress(done, len(candidates))
+    return Collected(tuple(by_uid[u] for u in sorted(by_uid)), tuple(found))
+
+
+def _same_content(a: Path, b: Path) -> bool:
+    """Byte-identical files (sizes first, then hashes)."""
+    return a.stat().st_size == b.stat().st_size and sha256_of(a) == sha256_of(b)

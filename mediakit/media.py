@@ -1,0 +1,428 @@
+"""One interface over every kind of medium: an ISO image, a folder, a DICOMDIR path, a ZIP.
+
+A :class:`Medium` lists its files (:class:`MediaFile`) and opens each as a
+seekable binary stream; nothing else in the reader touches the file system or
+the image. Names on a medium are hostile: listing never follows a link out of
+the medium (S402), never yields a ZIP member whose name climbs out (S401), and
+:class:`Resolver` refuses any Referenced File ID that is not a plain relative
+path before it looks for it (S401). Resolution is tolerant the way
+media-facts §2 describes: exact first, then ignoring case, ``;n`` version and a
+trailing ``.``, then with ``.dcm`` added; anything but the exact match is
+reported by the caller (F203), several matches are ambiguous (F204).
+
+:func:`write_medium` writes a list of :class:`~mediakit.iso.Entry` as an image,
+a folder tree or a ZIP, always into a path that does not exist yet.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import stat
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO, Final, Literal
+
+from mediakit._types import Progress
+from mediakit.errors import InputError, MediaError
+from mediakit.findings import Finding, finding
+from mediakit.iso import BLOCK, Entry, ExtentReader, IsoInfo, read_iso, write_iso
+
+Kind = Literal["iso", "dir", "zip"]
+_VERSION: Final = re.compile(r";[0-9]*$")  # ISO 9660 file version, ';1'
+_CHUNK: Final = 1 << 20
+_ISO_MAGIC_AT: Final = 16 * BLOCK + 1  # Volume Descriptor Set starts at sector 16 (ECMA-119 6.2.1)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    """One file on a medium.
+
+    ``raw`` is its name as the medium records it ('/'-separated, relative);
+    ``parts`` are the components a File ID is compared with: for ISO 9660 the
+    ``;1`` version and the empty extension's '.' are removed (PS3.12 F.3).
+    ``alias`` is another name the medium gives the same file (Joliet).
+    """
+
+    raw: str
+    parts: tuple[str, ...]
+    size: int
+    alias: tuple[str, ...] | None = None
+    handle: object = field(default=None, compare=False, repr=False)
+
+
+def iso9660_parts(path: str) -> tuple[str, ...]:
+    """File ID components of an ISO 9660 path: ``A/B.;1`` -> ``('A', 'B')``."""
+    return tuple(_VERSION.sub("", c).removesuffix(".") for c in path.split("/"))
+
+
+class Medium:
+    """The common interface; use :func:`open_medium` to get one."""
+
+    kind: Kind
+    label: str  # the path the user gave
+    volume_id: str | None = None
+    iso: IsoInfo | None = None
+
+    def __init__(self, label: str, files: list[MediaFile], found: list[Finding]) -> None:
+        self.label = label
+        self._files = files
+        self._findings = found
+
+    @property
+    def total_bytes(self) -> int:
+        """The size of the medium's content: the image, or the sum of its files."""
+        return sum(f.size for f in self._files)
+
+    def files(self) -> Sequence[MediaFile]:
+        """Every regular file on the medium, sorted by name."""
+        return self._files
+
+    def findings(self) -> Sequence[Finding]:
+        """What listing the medium found wrong (links, names, extents)."""
+        return self._findings
+
+    def open(self, f: MediaFile) -> BinaryIO:
+        """A seekable binary stream of one file's bytes; close it (or use ``with``)."""
+        raise NotImplementedError
+
+    def read_bytes(self, f: MediaFile, limit: int) -> bytes:
+        """A whole (small) file, refusing one larger than ``limit`` bytes before reading it."""
+        if f.size > limit:
+            raise MediaError(f"{f.raw}: {f.size:,} bytes, more than the {limit:,} allowed here")
+        with self.open(f) as fp:
+            data = fp.read(limit + 1)
+        if len(data) > limit:
+            raise MediaError(f"{f.raw}: longer than its recorded size")
+        return data
+
+    def close(self) -> None:
+        """Release the image or archive."""
+
+    def __enter__(self) -> Medium:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class FolderMedium(Medium):
+    """A mounted disc, a USB stick or a copied tree: a folder on the local file system."""
+
+    kind: Kind = "dir"
+
+    def __init__(self, root: Path, label: str) -> None:
+        self.root = root.resolve()
+        found: list[Finding] = []
+        super().__init__(label, list(self._list(found)), found)
+
+    def _list(self, found: list[Finding]) -> Iterator[MediaFile]:
+        """Regular files below the root, sorted, iteratively; links must stay inside (S402)."""
+        stack: list[tuple[str, ...]] = [()]
+        while stack:
+            rel = stack.pop()
+            here = self.root.joinpath(*rel)
+            try:
+                entries = sorted(os.scandir(here), key=lambda e: e.name)
+            except OSError as exc:
+                found.append(finding("S402", "/".join(rel) or ".", f"cannot list ({exc.strerror})"))
+                continue
+            subdirs = []
+            for entry in entries:
+                parts = (*rel, entry.name)
+                raw = "/".join(parts)
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                    if stat.S_ISLNK(st.st_mode):
+                        target = Path(entry.path).resolve()
+                        if not target.is_relative_to(self.root):
+                            found.append(finding("S402", raw, f"-> {os.readlink(entry.path)}"))
+                            continue
+                        st = os.stat(entry.path)
+                        if not stat.S_ISREG(st.st_mode):
+                            continue  # a link to a folder inside: its files are listed there
+                    if stat.S_ISDIR(st.st_mode):
+                        subdirs.append(parts)
+                    elif stat.S_ISREG(st.st_mode):
+                        yield MediaFile(raw, parts, st.st_size, handle=Path(entry.path))
+                except OSError:
+                    continue  # vanished or dangling: nothing to read
+            stack.extend(reversed(subdirs))
+
+    def open(self, f: MediaFile) -> BinaryIO:
+        assert isinstance(f.handle, Path)
+        try:
+            return open(f.handle, "rb")
+        except OSError as exc:
+            raise MediaError(f"{f.raw}: cannot read ({exc.strerror})") from None
+
+
+class IsoMedium(Medium):
+    """An ISO 9660 image, parsed by pycdlib, never mounted."""
+
+    kind: Kind = "iso"
+
+    def __init__(self, path: Path, label: str) -> None:
+        try:
+            self._image = open(path, "rb")
+        except OSError as exc:
+            raise InputError(f"{label}: cannot read ({exc.strerror})") from None
+        try:
+            info, iso_files, found = read_iso(self._image, label)
+        except MediaError:
+            self._image.close()
+            raise
+        self.iso = info
+        self.volume_id = info.volume_id
+        files = [
+            MediaFile(
+                f.path,
+                iso9660_parts(f.path),
+                f.size,
+                alias=tuple(f.joliet_path.split("/")) if f.joliet_path else None,
+                handle=f.extents,
+            )
+            for f in sorted(iso_files, key=lambda f: f.path)
+        ]
+        super().__init__(label, files, found)
+
+    @property
+    def total_bytes(self) -> int:
+        assert self.iso is not None
+        return self.iso.image_bytes
+
+    def open(self, f: MediaFile) -> BinaryIO:
+        assert isinstance(f.handle, tuple)
+        return io.BufferedReader(ExtentReader(self._image, f.handle, f.raw), 1 << 16)
+
+    def close(self) -> None:
+        self._image.close()
+
+
+def _member_problem(name: str) -> str | None:
+    """Why a ZIP member name may not be used, or None (PS3.10 §8.2: relative, no '..')."""
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return "absolute path"
+    if "\0" in name:
+        return "NUL in the name"
+    if any(p in (".", "..") for p in parts):
+        return "'..' or '.' component"
+    return None
+
+
+class ZipMedium(Medium):
+    """A ZIP archive (STD-GEN-ZIP-MAIL style, or any archive of a File-set)."""
+
+    kind: Kind = "zip"
+
+    def __init__(self, path: Path, label: str) -> None:
+        try:
+            self._zip = zipfile.ZipFile(path)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise MediaError(f"{label}: not a readable ZIP archive ({exc})") from None
+        found: list[Finding] = []
+        files = []
+        for info in self._zip.infolist():
+            if info.is_dir():
+                continue
+            name = info.filename
+            if (why := _member_problem(name)) is not None:
+                found.append(finding("S401", name, f"ZIP member name: {why}: skipped"))
+                continue
+            if stat.S_ISLNK(info.external_attr >> 16):
+                found.append(finding("S402", name, "ZIP member is a symbolic link: skipped"))
+                continue
+            parts = tuple(p for p in name.replace("\\", "/").split("/") if p)
+            files.append(MediaFile("/".join(parts), parts, info.file_size, handle=info))
+        super().__init__(label, sorted(files, key=lambda f: f.raw), found)
+
+    def open(self, f: MediaFile) -> BinaryIO:
+        assert isinstance(f.handle, zipfile.ZipInfo)
+        try:
+            return self._zip.open(f.handle)  # type: ignore[return-value]
+        except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+            raise MediaError(f"{f.raw}: cannot be extracted ({exc})") from None
+
+    def close(self) -> None:
+        self._zip.close()
+
+
+def _sniff(path: Path) -> Kind | None:
+    with open(path, "rb") as fp:
+        head = fp.read(4)
+        fp.seek(_ISO_MAGIC_AT)
+        if fp.read(5) == b"CD001":
+            return "iso"
+    return "zip" if head in (b"PK\x03\x04", b"PK\x05\x06") else None
+
+
+def open_medium(path: Path) -> Medium:
+    """Open an ``.iso`` image, a folder, a ``DICOMDIR`` (its folder is the medium) or a ZIP.
+
+    The kind is decided by content, not by the name's extension.
+
+    Raises
+    ------
+    InputError
+        When ``path`` does not exist, cannot be read or is none of these.
+    MediaError
+        When an image or archive is too damaged to list.
+    """
+    label = str(path)
+    if not path.exists():
+        raise InputError(f"{label}: no such file or folder")
+    if path.is_dir():
+        return FolderMedium(path, label)
+    try:
+        kind = _sniff(path)
+    except OSError as exc:
+        raise InputError(f"{label}: cannot read ({exc.strerror})") from None
+    if kind == "iso":
+        return IsoMedium(path, label)
+    if kind == "zip":
+        return ZipMedium(path, label)
+    if iso9660_parts(path.name)[0].upper() == "DICOMDIR":
+        return FolderMedium(path.parent, label)
+    raise InputError(f"{label}: not an ISO 9660 image, a ZIP, a folder or a DICOMDIR")
+
+
+# --- resolving Referenced File IDs ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Where a File ID led: a file (``exact`` or tolerantly), nothing, or a refusal."""
+
+    file: MediaFile | None
+    exact: bool = False
+    unsafe: str | None = None  # why the File ID was refused (S401)
+    candidates: int = 0  # files the tolerant match found (more than one: F204)
+
+
+def unsafe_file_id(file_id: Sequence[str]) -> str | None:
+    """Why a File ID is not a plain relative path inside the medium, or None (PS3.10 §8.2)."""
+    if not file_id:
+        return "empty"
+    if file_id[0] == "":
+        return "absolute path"
+    for c in file_id:
+        if c in ("", ".", ".."):
+            return f"{c!r} component"
+        if "\0" in c:
+            return "NUL in a component"
+        if "/" in c or "\\" in c:
+            return "path separator inside a component"
+        if re.match(r"^[A-Za-z]:", c):
+            return "drive letter"
+        if len(c) > 255:
+            return "component longer than 255 characters"
+    return None
+
+
+def _fold(component: str) -> str:
+    return _VERSION.sub("", component).removesuffix(".").casefold()
+
+
+class Resolver:
+    """Finds the file a Referenced File ID names, tolerantly and safely (media-facts §2)."""
+
+    def __init__(self, medium: Medium) -> None:
+        self._exact: dict[tuple[str, ...], MediaFile] = {}
+        self._folded: dict[tuple[str, ...], list[MediaFile]] = defaultdict(list)
+        for f in medium.files():
+            for parts in (f.parts, f.alias):
+                if parts is None:
+                    continue
+                self._exact.setdefault(parts, f)
+                bucket = self._folded[tuple(_fold(c) for c in parts)]
+                if f not in bucket:
+                    bucket.append(f)
+
+    def resolve(self, file_id: Sequence[str]) -> Resolution:
+        """The file for ``file_id``: exact, then case/version-insensitive, then with '.dcm'."""
+        if (why := unsafe_file_id(file_id)) is not None:
+            return Resolution(None, unsafe=why)
+        parts = tuple(file_id)
+        if (f := self._exact.get(parts)) is not None:
+            return Resolution(f, exact=True, candidates=1)
+        folded = tuple(_fold(c) for c in parts)
+        for key in (folded, (*folded[:-1], folded[-1] + ".dcm")):
+            found = self._folded.get(key, [])
+            if len(found) == 1:
+                return Resolution(found[0], candidates=1)
+            if found:
+                return Resolution(None, candidates=len(found))
+        return Resolution(None)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _copy(src: Path, dst: BinaryIO, done: int, total: int, progress: Progress | None) -> int:
+    with open(src, "rb") as fp:
+        while chunk := fp.read(_CHUNK):
+            dst.write(chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+    return done
+
+
+def _write_dir(entries: Sequence[Entry], out: Path, progress: Progress | None) -> None:
+    out.mkdir()
+    total, done = sum(e.size for e in entries), 0
+    for e in entries:
+        dst = out.joinpath(*e.file_id)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        with open(dst, "xb") as fp:
+            done = _copy(e.source, fp, done, total, progress)
+            fp.flush()
+            os.fsync(fp.fileno())
+
+
+def _write_zip(entries: Sequence[Entry], out: Path, progress: Progress | None) -> None:
+    total, done = sum(e.size for e in entries), 0
+    with open(out, "xb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
+        for e in entries:
+            info = zipfile.ZipInfo("/".join(e.file_id), date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o100644 << 16
+            with zf.open(info, "w", force_zip64=e.size >= 1 << 31) as fp:
+                done = _copy(e.source, fp, done, total, progress)  # type: ignore[arg-type]
+        zf.close()
+        raw.flush()
+        os.fsync(raw.fileno())
+
+
+def write_medium(
+    entries: Sequence[Entry],
+    out: Path,
+    *,
+    fmt: Kind,
+    volume_id: str,
+    udf: bool = False,
+    progress: Progress | None = None,
+) -> None:
+    """Write ``entries`` at ``out`` (which must not exist) as an image, a folder or a ZIP.
+
+    Raises
+    ------
+    InputError
+        When ``out`` cannot be written (the message names it and says why).
+    """
+    try:
+        if fmt == "iso":
+            write_iso(entries, out, volume_id=volume_id, udf=udf, progress=progress)
+        elif fmt == "dir":
+            _write_dir(entries, out, progress)
+        else:
+            _write_zip(entries, out, progress)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
