@@ -1,0 +1,229 @@
+"""D rules: the DICOMDIR's structure, organisation and keys (PS3.3 Annex F, PS3.11 D.3.3).
+
+Each rule is a pure function over a :class:`Snapshot`; structural damage found
+while parsing (offsets, cycles, encoding) arrives as the parser's findings.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from pydicom.dataset import Dataset
+
+from mediakit.check.snapshot import Snapshot
+from mediakit.dicomdir.model import Record, walk_all
+from mediakit.findings import Finding, Severity, finding
+from mediakit.profiles import Profile, allowed_children, record_type_for
+
+_HIERARCHY = {"PATIENT": "PatientID", "STUDY": "StudyInstanceUID", "SERIES": "SeriesInstanceUID"}
+
+
+def where(rec: Record) -> str:
+    """A record's place in the DICOMDIR for messages: its offset, or its type."""
+    return f"DICOMDIR@{rec.offset:#x}" if rec.offset is not None else f"DICOMDIR:{rec.record_type}"
+
+
+def _text(rec: Record, kw: str) -> str:
+    if kw not in rec.keys or rec.keys[kw].value is None:
+        return ""
+    return str(rec.keys[kw].value).strip()
+
+
+def d101_dicomdir_present(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """The medium has a DICOMDIR in its root (PS3.10 §8.6; PS3.11 D.3)."""
+    if snap.dicomdir is None:
+        yield finding("D101", snap.label, f"{len(snap.files)} files listed by scanning")
+
+
+def parser_findings(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """D102-D107, D113, D118, D119, D123: what the tolerant parser met (PS3.3 F.3)."""
+    if snap.directory is not None:
+        yield from snap.directory.findings
+
+
+def d108_record_level(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """Each record sits at a level Table F.4-1 allows (PS3.3 Table F.4-1)."""
+    if snap.directory is None:
+        return
+    stack: list[tuple[str | None, Record]] = [(None, r) for r in snap.directory.roots]
+    while stack:
+        parent, rec = stack.pop()
+        allowed = allowed_children(parent)
+        if allowed is not None and rec.record_type not in allowed and rec.record_type != "PRIVATE":
+            yield finding("D108", where(rec), f"{rec.record_type} under {parent or 'the root'}")
+        stack.extend((rec.record_type, c) for c in rec.children)
+
+
+def d109_required_keys(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """Type 1 keys have values and Type 2 keys are present (PS3.3 F.5; PS3.11 D.3.3)."""
+    if snap.directory is None:
+        return
+    for rec in snap.directory.records:
+        keys = profile.keys_for(rec.record_type)
+        for kw in keys.type1:
+            if not _text(rec, kw) and not (
+                kw in rec.keys and rec.keys[kw].VR == "SQ" and len(rec.keys[kw].value)
+            ):
+                yield finding(
+                    "D109", where(rec), f"{rec.record_type} {kw} (Type 1) empty or absent"
+                )
+        for kw in keys.type2:
+            if kw not in rec.keys:
+                yield finding("D109", where(rec), f"{rec.record_type} {kw} (Type 2) absent")
+
+
+def d110_record_type_fits(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """A leaf's record type is the one its SOP Class maps to (PS3.3 F.5, Table F.4-1)."""
+    if snap.directory is None:
+        return
+    for rec in snap.directory.records:
+        if rec.sop_class_uid and rec.record_type != "PRIVATE":
+            expected = record_type_for(rec.sop_class_uid)
+            if expected is not None and expected != rec.record_type:
+                yield finding(
+                    "D110",
+                    where(rec),
+                    f"{rec.record_type} for {rec.sop_class_uid}, expected {expected}",
+                )
+
+
+def d111_record_matches_file(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """Referenced SOP Class/Instance and Transfer Syntax UIDs equal the file's (Table F.3-3)."""
+    if snap.directory is None:
+        return
+    for rec in snap.directory.records:
+        facts = snap.facts_for(rec)
+        if facts is None or facts.header is None:
+            continue
+        h = facts.header
+        for name, in_record, in_file in (
+            ("SOP Class UID", rec.sop_class_uid, h.sop_class_uid),
+            ("SOP Instance UID", rec.sop_instance_uid, h.sop_instance_uid),
+            ("Transfer Syntax UID", rec.transfer_syntax, h.transfer_syntax),
+        ):
+            if in_record is None:
+                yield finding("D111", where(rec), f"Referenced {name} in File absent")
+            elif in_record.strip() != in_file:
+                yield finding("D111", where(rec), f"{name} {in_record} but file has {in_file}")
+
+
+def d112_referenced_files_exist(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """Every Referenced File ID names a file on the medium (PS3.3 F.3.2.2)."""
+    if snap.directory is None:
+        return
+    for rec in snap.directory.records:
+        res = snap.resolutions.get(id(rec))
+        if res is not None and res.file is None and res.unsafe is None and res.candidates <= 1:
+            path = "\\".join(rec.file_id or ())
+            yield finding("D112", where(rec), f"{rec.record_type} {path}{_context(snap, rec)}")
+
+
+def _context(snap: Snapshot, rec: Record) -> str:
+    """Patient / study / series of a record, to say what a missing file belonged to."""
+    names: list[str] = []
+    node = snap.parents.get(id(rec))
+    while node is not None:
+        if kw := _HIERARCHY.get(node.record_type):
+            names.append(f"{node.record_type.lower()} {_text(node, kw)}")
+        node = snap.parents.get(id(node))
+    return f" ({', '.join(reversed(names))})" if names else ""
+
+
+def d114_one_record_per_file(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """No file is referenced by two records (PS3.3 F.2)."""
+    if snap.directory is None:
+        return
+    seen: Counter[tuple[str, ...]] = Counter()
+    for rec in snap.directory.records:
+        res = snap.resolutions.get(id(rec))
+        if res is not None and res.file is not None:
+            seen[res.file.parts] += 1
+            if seen[res.file.parts] == 2:
+                yield finding("D114", res.file.raw)
+
+
+def d115_dicom_files_referenced(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """Every DICOM file of the File-set has a record (PS3.3 F.2)."""
+    if snap.directory is None:
+        return
+    referenced = {r.file.parts for r in snap.resolutions.values() if r.file is not None}
+    for facts in snap.files:
+        if facts.header is not None and facts.file.parts not in referenced:
+            yield finding("D115", facts.file.raw)
+
+
+def d116_unique_entities(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """One PATIENT per Patient ID, one STUDY / SERIES per UID (PS3.3 F.5; PS3.11 D.3.3)."""
+    if snap.directory is None:
+        return
+    seen: dict[tuple[str, str], Record] = {}
+    for rec in snap.directory.records:
+        kw = _HIERARCHY.get(rec.record_type)
+        value = _text(rec, kw) if kw else ""
+        if kw and value:
+            first = seen.setdefault((rec.record_type, value), rec)
+            if first is not rec:
+                yield finding(
+                    "D116", where(rec), f"{rec.record_type} {kw} {value} also at {where(first)}"
+                )
+
+
+def d117_std_gen_hierarchy(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """Records referencing instances sit under PATIENT > STUDY > SERIES (PS3.11 D.3.3)."""
+    if snap.directory is None:
+        return
+    for depth, rec in walk_all(list(snap.directory.roots)):
+        if rec.file_id is not None and rec.sop_instance_uid and depth != 3:
+            yield finding("D117", where(rec), f"{rec.record_type} at level {depth + 1}, not 4")
+
+
+def d120_no_empty_entities(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """PATIENT, STUDY and SERIES records have records below them (PS3.11 D.3.3)."""
+    if snap.directory is None:
+        return
+    for rec in snap.directory.records:
+        if rec.record_type in ("PATIENT", "STUDY", "SERIES") and not rec.children:
+            yield finding("D120", where(rec), f"{rec.record_type} with nothing below it")
+
+
+def d124_keys_match_files(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """Record keys agree with the files below them (PS3.3 F.5).
+
+    A UID or Patient ID that disagrees puts a file in the wrong place: error.
+    Other keys that disagree are warnings. Keys a file lacks are not compared
+    (a File-set Creator may supply them, PS3.11 D.3.3.1).
+    """
+    if snap.directory is None:
+        return
+    for root in snap.directory.roots:
+        path: list[Record] = []
+        for depth, rec in root.walk():
+            del path[depth:]
+            path.append(rec)
+            facts = snap.facts_for(rec)
+            if facts is None or facts.header is None:
+                continue
+            for node in path:
+                for kw in profile.keys_for(node.record_type).all():
+                    file_value = _file_text(facts.header.keys, kw)
+                    if not file_value or kw not in node.keys or kw == "SpecificCharacterSet":
+                        continue
+                    if _text(node, kw) != file_value:
+                        severity = Severity.ERROR if kw in _HIERARCHY.values() else None
+                        yield finding(
+                            "D124",
+                            where(node),
+                            f"{node.record_type} {kw} {_text(node, kw)!r} but "
+                            f"{facts.file.raw} has {file_value!r}",
+                            severity=severity,
+                        )
+
+
+def _file_text(ds: Dataset, kw: str) -> str:
+    if kw not in ds:
+        return ""
+    elem = ds[kw]
+    if elem.VR == "SQ" or elem.value is None:
+        return ""
+    return str(elem.value).strip()

@@ -1,0 +1,161 @@
+"""Read a medium once into a :class:`Snapshot` that the checks (pure functions) inspect.
+
+This is the only module of ``check`` that does I/O. Every file is opened once:
+the first 132 bytes tell whether it is a Part 10 file; those and the files the
+DICOMDIR references get their header read (never pixel data); with a manifest
+to verify, every file is also hashed in the same pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import BinaryIO, Final
+
+from mediakit._types import Progress
+from mediakit.dicomdir.layout import all_keywords
+from mediakit.dicomdir.model import Record, walk_all
+from mediakit.dicomdir.parse import ParsedDirectory, parse_dicomdir
+from mediakit.errors import MediaError, MediakitError
+from mediakit.findings import Finding, finding
+from mediakit.iso import IsoInfo
+from mediakit.media import MediaFile, Medium, Resolution, Resolver
+from mediakit.part10 import Header, read_header_stream
+from mediakit.profiles import load_profile, profile_ids
+
+DICOMDIR_LIMIT: Final = 512 << 20  # a 200k-record DICOMDIR is ~60 MB; beyond this is hostile
+_CHUNK: Final = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """One file on the medium: its header if it is DICOM, else why not."""
+
+    file: MediaFile
+    header: Header | None
+    error: str | None  # set when the file was expected to be DICOM and is not
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the checks look at, read from the medium once."""
+
+    label: str
+    kind: str
+    volume_id: str | None
+    iso: IsoInfo | None
+    total_bytes: int
+    files: tuple[FileFacts, ...]  # every file except the DICOMDIR itself
+    dicomdir: MediaFile | None
+    directory: ParsedDirectory | None
+    resolutions: Mapping[int, Resolution]  # id(record) -> where its File ID led
+    facts: Mapping[tuple[str, ...], FileFacts]  # by MediaFile.parts
+    findings: tuple[Finding, ...]  # found while reading (medium listing, DICOMDIR access)
+    expected: Mapping[str, str] | None = field(default=None)  # manifest: File ID -> SHA-256
+    dicomdir_sha256: str | None = None
+    parents: Mapping[int, Record] = field(default_factory=dict)  # id(child) -> parent record
+
+    def facts_for(self, record: Record) -> FileFacts | None:
+        """The file a record references, when it was found on the medium."""
+        res = self.resolutions.get(id(record))
+        if res is None or res.file is None:
+            return None
+        return self.facts.get(res.file.parts)
+
+
+def _read_facts(
+    medium: Medium, f: MediaFile, *, referenced: bool, keywords: tuple[str, ...], hashing: bool
+) -> FileFacts:
+    """Header (if DICOM or referenced) and hash (if asked) of one file, in one open."""
+    try:
+        with medium.open(f) as fp:
+            head = fp.read(132)
+            is_part10 = head[128:132] == b"DICM"
+            header, error = None, None
+            if is_part10 or referenced:
+                try:
+                    fp.seek(0)
+                    header = read_header_stream(fp, f.size, where=f.raw, keywords=keywords)
+                except MediakitError as exc:
+                    error = str(exc).removeprefix(f"{f.raw}: ")
+            digest = _hash(fp) if hashing else None
+    except (OSError, MediaError) as exc:
+        return FileFacts(f, None, f"cannot be read ({exc})", None)
+    return FileFacts(f, header, error, digest)
+
+
+def _hash(fp: BinaryIO) -> str:
+    fp.seek(0)
+    sha = hashlib.sha256()
+    while chunk := fp.read(_CHUNK):
+        sha.update(chunk)
+    return sha.hexdigest()
+
+
+def take_snapshot(
+    medium: Medium,
+    *,
+    expected: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> Snapshot:
+    """Read ``medium`` into a snapshot: DICOMDIR parsed, File IDs resolved, headers read."""
+    found: list[Finding] = list(medium.findings())
+    resolver = Resolver(medium)
+    dicomdir_res = resolver.resolve(("DICOMDIR",))
+    dicomdir = dicomdir_res.file
+    directory, dicomdir_sha256 = None, None
+    if dicomdir is not None:
+        if not dicomdir_res.exact:
+            found.append(finding("F203", dicomdir.raw, "DICOMDIR"))
+        try:
+            data = medium.read_bytes(dicomdir, DICOMDIR_LIMIT)
+            directory = parse_dicomdir(data, where=dicomdir.raw)
+            if expected is not None:
+                dicomdir_sha256 = hashlib.sha256(data).hexdigest()
+        except MediaError as exc:
+            found.append(finding("D102", dicomdir.raw, str(exc)))
+    resolutions: dict[int, Resolution] = {}
+    referenced: set[tuple[str, ...]] = set()
+    for rec in directory.records if directory else ():
+        if rec.file_id is not None:
+            res = resolver.resolve(rec.file_id)
+            resolutions[id(rec)] = res
+            if res.file is not None:
+                referenced.add(res.file.parts)
+    keywords = tuple(dict.fromkeys(k for p in profile_ids() for k in all_keywords(load_profile(p))))
+    others = [f for f in medium.files() if dicomdir is None or f.parts != dicomdir.parts]
+    facts: list[FileFacts] = []
+    for done, f in enumerate(others, 1):
+        facts.append(
+            _read_facts(
+                medium,
+                f,
+                referenced=f.parts in referenced,
+                keywords=keywords,
+                hashing=expected is not None,
+            )
+        )
+        if progress:
+            progress(done, len(others))
+    return Snapshot(
+        label=medium.label,
+        kind=medium.kind,
+        volume_id=medium.volume_id,
+        iso=medium.iso,
+        total_bytes=medium.total_bytes,
+        files=tuple(facts),
+        dicomdir=dicomdir,
+        directory=directory,
+        resolutions=resolutions,
+        facts={f.file.parts: f for f in facts},
+        findings=tuple(found),
+        expected=expected,
+        dicomdir_sha256=dicomdir_sha256,
+        parents={
+            id(child): rec
+            for _, rec in walk_all(directory.roots if directory else [])
+            for child in rec.children
+        },
+    )

@@ -1,0 +1,291 @@
+"""The command line: click commands, shared options, progress bars and exit codes.
+
+The only module that imports click and tqdm, and the one boundary where
+exceptions become one-line messages and exit codes (design.md):
+0 done / no error findings, 1 error findings, 2 usage or unreadable input,
+3 internal error (traceback only with ``MEDIAKIT_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+import click
+from tqdm import tqdm
+
+from mediakit import __version__
+from mediakit._types import Progress
+from mediakit.errors import InputError, InternalError, MediaError, MediakitError
+from mediakit.findings import Finding, has_errors, sort_key, to_json
+from mediakit.profiles import base_record_keys, load_profile, profile_ids
+
+_EXIT_CODES: Final = ((InputError, 2), (MediaError, 1), (InternalError, 3))
+
+
+class _Boundary(click.Group):
+    """Turns mediakit's exceptions into one line and an exit code; anything else is a bug."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MediakitError as exc:
+            click.echo(f"mediakit: {exc}", err=True)
+            ctx.exit(next((c for k, c in _EXIT_CODES if isinstance(exc, k)), 3))
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("MEDIAKIT_DEBUG") == "1":
+                raise
+            click.echo(
+                f"mediakit: internal error ({type(exc).__name__}: {exc}); "
+                "rerun with MEDIAKIT_DEBUG=1 and report it",
+                err=True,
+            )
+            ctx.exit(3)
+
+
+@contextmanager
+def _progress(label: str, *, show: bool, unit: str = "file") -> Iterator[Progress | None]:
+    """A tqdm bar on stderr when it is a terminal and the user wants one; else nothing."""
+    if not show or not sys.stderr.isatty():
+        yield None
+        return
+    scale = unit == "B"
+    with tqdm(desc=label, unit=unit, unit_scale=scale, file=sys.stderr, leave=False) as bar:
+
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield update
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document on stdout (see README)."
+)
+quiet_option = click.option(
+    "--quiet", "-q", is_flag=True, help="No progress bar and no finding lines, only the summary."
+)
+strict_option = click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
+
+
+_Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _profile_option(default: str | None) -> _Decorator:
+    return click.option(
+        "--profile",
+        "profile_id",
+        default=default,
+        show_default=default is not None,
+        metavar="NAME",
+        help="Application Profile (see 'mediakit profiles').",
+    )
+
+
+def _emit_findings(found: Sequence[Finding], *, quiet: bool) -> None:
+    if not quiet:
+        for f in sorted(found, key=sort_key):
+            click.echo(f.line())
+
+
+@click.group(cls=_Boundary, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mediakit")
+def main() -> None:
+    """Build, check and import DICOM interchange media (CD, DVD, USB), radiotherapy first.
+
+    \b
+    Examples:
+      mediakit build export/ -o transfer.iso --profile STD-GEN-CD
+      mediakit check transfer.iso
+      mediakit ls /media/cdrom --json
+      mediakit profiles STD-GEN-CD
+    """
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The image, folder or ZIP to create (never overwritten).",
+)
+@_profile_option("STD-GEN-CD")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["iso", "dir", "zip"]),
+    default=None,
+    help="Output format; default from the profile (CD/DVD/BD: iso, USB: dir).",
+)
+@click.option(
+    "--volume-id",
+    default=None,
+    metavar="ID",
+    help="Volume identifier = File-set ID (A-Z 0-9 _, 16 at most); default from the output name.",
+)
+@click.option("--no-fix", is_flag=True, help="Report what would be fixed as errors; write nothing.")
+@json_option
+@quiet_option
+def build(
+    inputs: tuple[Path, ...],
+    output: Path,
+    profile_id: str,
+    fmt: str | None,
+    volume_id: str | None,
+    no_fix: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Build a conformant medium from RT exports: files, folders, ZIPs or other media.
+
+    Files are re-encoded for the profile where needed (never otherwise changed),
+    missing DICOMDIR keys are filled and reported, and the result is read back
+    and verified before it appears under OUTPUT.
+
+    \b
+    Examples:
+      mediakit build export/ -o transfer.iso
+      mediakit build plan.dcm ct/ -o usb --profile STD-GEN-USB-JPEG
+      mediakit build export/ -o transfer.iso --no-fix --json
+    """
+    from mediakit.build import build_medium
+    from mediakit.render import findings_doc, summary_line
+
+    profile = load_profile(profile_id)
+    with _progress("writing", show=not (quiet or as_json), unit="B") as progress:
+        result = build_medium(
+            list(inputs),
+            output,
+            profile,
+            fmt=fmt,  # type: ignore[arg-type]
+            volume_id=volume_id,
+            fix=not no_fix,
+            progress=progress,
+        )
+    found = list(result.findings)
+    if as_json:
+        doc = {
+            "format": 1,
+            "command": "build",
+            "profile": profile.id,
+            "output": str(result.output) if result.output else None,
+            "output_format": result.format,
+            "volume_id": result.volume_id,
+            "instances": result.instances,
+            "bytes": result.bytes,
+            "rewritten": result.rewritten,
+            **findings_doc(found, strict=False),
+        }
+        click.echo(to_json(doc))
+    else:
+        _emit_findings(found, quiet=quiet)
+        click.echo(summary_line(profile.id, found, result.instances, strict=False, noun="instances"))
+        if result.output:
+            click.echo(
+                f"wrote {result.output} ({result.format}, volume {result.volume_id}, "
+                f"{result.instances} instances, {result.rewritten} re-encoded); "
+                "read back and verified"
+            )
+        else:
+            click.echo("nothing written: fix the errors above (or drop --no-fix)")
+    sys.exit(1 if has_errors(found) else 0)
+
+
+@main.command()
+@click.argument("media", type=click.Path(path_type=Path))
+@_profile_option(None)
+@json_option
+@strict_option
+@quiet_option
+def check(media: Path, profile_id: str | None, as_json: bool, strict: bool, quiet: bool) -> None:
+    """Check a medium against its Application Profile: coded findings, one per line.
+
+    MEDIA is an .iso image (read directly, never mounted), a folder, a DICOMDIR
+    or a .zip. Without --profile the profile is guessed and the guess reported.
+
+    \b
+    Examples:
+      mediakit check transfer.iso
+      mediakit check /media/cdrom --profile STD-GEN-CD --strict
+      mediakit check usb/DICOMDIR --json
+    """
+    from mediakit.check.runner import check_medium
+    from mediakit.render import check_doc, summary_line
+
+    profile = load_profile(profile_id) if profile_id else None
+    with _progress("reading", show=not (quiet or as_json)) as progress:
+        report = check_medium(media, profile, progress=progress)
+    if as_json:
+        click.echo(to_json(check_doc(report, strict=strict)))
+    else:
+        _emit_findings(report.findings, quiet=quiet)
+        files = len(report.snapshot.files) + (report.snapshot.dicomdir is not None)
+        click.echo(summary_line(report.profile.id, report.findings, files, strict=strict))
+    sys.exit(1 if has_errors(report.findings, strict=strict) else 0)
+
+
+@main.command("ls")
+@click.argument("media", type=click.Path(path_type=Path))
+@json_option
+def ls_command(media: Path, as_json: bool) -> None:
+    """List a medium: Patient > Study > Series with record types and counts.
+
+    \b
+    Examples:
+      mediakit ls transfer.iso
+      mediakit ls /media/cdrom --json
+    """
+    from mediakit.check.snapshot import take_snapshot
+    from mediakit.media import open_medium
+    from mediakit.render import ls_doc, ls_text
+
+    with open_medium(media) as medium:
+        snap = take_snapshot(medium)
+    doc = ls_doc(snap)
+    if as_json:
+        click.echo(to_json(doc))
+    else:
+        for line in ls_text(doc):
+            click.echo(line)
+
+
+@main.command()
+@click.argument("name", required=False)
+def profiles(name: str | None) -> None:
+    """List the Application Profiles, or show one.
+
+    \b
+    Examples:
+      mediakit profiles
+      mediakit profiles STD-GEN-USB-JPEG
+    """
+    if name is None:
+        for pid in profile_ids():
+            p = load_profile(pid)
+            click.echo(f"{p.id:<18} {p.medium:<18} {p.default_format:<4} {p.title}")
+        return
+    p = load_profile(name)
+    click.echo(f"{p.id}: {p.title}")
+    click.echo(f"  source:            {p.annex}, edition {p.edition}")
+    click.echo(f"  medium:            {p.medium}")
+    click.echo(f"  file system:       {p.filesystem}")
+    click.echo(f"  default format:    {p.default_format}")
+    cap = f"{p.capacity_bytes:,} bytes" if p.capacity_bytes else "set by the medium"
+    click.echo(f"  capacity:          {cap}")
+    click.echo(f"  transfer syntaxes: {', '.join(p.transfer_syntaxes)}")
+    click.echo(f"  FSU role defined:  {'yes' if p.fsu else 'no'}")
+    click.echo("  DICOMDIR keys added by this profile (beyond PS3.3 Annex F):")
+    base = base_record_keys()
+    for rtype, keys in sorted(p.record_keys.items()):
+        known = base[rtype].all() if rtype in base else ()
+        extra = [k for k in keys.all() if k not in known]
+        if extra:
+            click.echo(f"    {rtype}: {', '.join(extra)}")

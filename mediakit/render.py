@@ -1,0 +1,193 @@
+"""Reports as text and JSON documents, and the Patient > Study > Series tree for ``ls``.
+
+No I/O: functions return strings and plain data; the CLI prints them. JSON
+documents carry ``"format": 1``; their keys are documented in the README and
+never change meaning.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydicom.dataset import Dataset
+
+from mediakit.check.runner import Report
+from mediakit.check.snapshot import Snapshot
+from mediakit.dicomdir.model import Record
+from mediakit.findings import Finding, counts, has_errors
+
+JSON_FORMAT = 1
+
+
+def summary_line(
+    label: str, found: Sequence[Finding], count: int, *, strict: bool, noun: str = "files"
+) -> str:
+    """``STD-GEN-CD: 1 error, 0 warnings in 41 files (FAILED)``."""
+    c = counts(found)
+    status = "FAILED" if has_errors(found, strict=strict) else "OK"
+    return (
+        f"{label}: {c['error']} error{'s' * (c['error'] != 1)}, "
+        f"{c['warning']} warning{'s' * (c['warning'] != 1)} in {count} {noun} ({status})"
+    )
+
+
+def findings_doc(found: Iterable[Finding], *, strict: bool) -> dict[str, Any]:
+    """The common part of every JSON report: status, counts, findings."""
+    found = list(found)
+    return {
+        "status": "fail" if has_errors(found, strict=strict) else "pass",
+        "counts": counts(found),
+        "findings": [f.as_dict() for f in found],
+    }
+
+
+def check_doc(report: Report, *, strict: bool) -> dict[str, Any]:
+    """JSON document of ``mediakit check``."""
+    snap = report.snapshot
+    return {
+        "format": JSON_FORMAT,
+        "medium": snap.label,
+        "kind": snap.kind,
+        "profile": report.profile.id,
+        "profile_guessed": report.guessed,
+        "files": len(snap.files) + (snap.dicomdir is not None),
+        **findings_doc(report.findings, strict=strict),
+    }
+
+
+def _text(ds: Dataset, kw: str) -> str:
+    if kw not in ds or ds[kw].value is None or ds[kw].VR == "SQ":
+        return ""
+    return str(ds[kw].value).strip()
+
+
+def _leaf(rec: Record, snap: Snapshot) -> dict[str, Any]:
+    facts = snap.facts_for(rec)
+    return {
+        "record_type": rec.record_type,
+        "file_id": "/".join(rec.file_id) if rec.file_id else None,
+        "present": facts is not None,
+        "sop_class_uid": rec.sop_class_uid,
+        "sop_instance_uid": rec.sop_instance_uid,
+        "instance_number": _text(rec.keys, "InstanceNumber"),
+    }
+
+
+def tree_from_dicomdir(snap: Snapshot) -> list[dict[str, Any]]:
+    """Patients with their studies, series and instances, as the DICOMDIR records them."""
+    assert snap.directory is not None
+    patients = []
+    for p in snap.directory.roots:
+        if p.record_type != "PATIENT":
+            continue
+        studies = []
+        for s in (c for c in p.children if c.record_type == "STUDY"):
+            series = []
+            for se in (c for c in s.children if c.record_type == "SERIES"):
+                leaves = [_leaf(x, snap) for _, x in se.walk() if x is not se and x.file_id]
+                series.append(_series_doc(se.keys, leaves))
+            studies.append(_study_doc(s.keys, series))
+        patients.append(_patient_doc(p.keys, studies))
+    return patients
+
+
+def tree_from_files(snap: Snapshot) -> list[dict[str, Any]]:
+    """The same tree built from the files' headers, for media without a usable DICOMDIR."""
+    nest: dict[str, dict[str, dict[str, list[tuple[Dataset, dict[str, Any]]]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
+    for f in snap.files:
+        if f.header is None:
+            continue
+        k = f.header.keys
+        leaf = {
+            "record_type": None,
+            "file_id": "/".join(f.file.parts),
+            "present": True,
+            "sop_class_uid": f.header.sop_class_uid,
+            "sop_instance_uid": f.header.sop_instance_uid,
+            "instance_number": _text(k, "InstanceNumber"),
+        }
+        nest[_text(k, "PatientID")][_text(k, "StudyInstanceUID")][
+            _text(k, "SeriesInstanceUID")
+        ].append((k, leaf))
+    patients = []
+    for _, studies in sorted(nest.items()):
+        study_docs = []
+        for _, series in sorted(studies.items()):
+            series_docs = [
+                _series_doc(items[0][0], [leaf for _, leaf in items])
+                for _, items in sorted(series.items())
+            ]
+            study_docs.append(_study_doc(next(iter(series.values()))[0][0], series_docs))
+        first = next(iter(next(iter(studies.values())).values()))[0][0]
+        patients.append(_patient_doc(first, study_docs))
+    return patients
+
+
+def _patient_doc(ds: Dataset, studies: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "patient_id": _text(ds, "PatientID"),
+        "patient_name": _text(ds, "PatientName"),
+        "studies": studies,
+    }
+
+
+def _study_doc(ds: Dataset, series: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "study_instance_uid": _text(ds, "StudyInstanceUID"),
+        "study_date": _text(ds, "StudyDate"),
+        "study_id": _text(ds, "StudyID"),
+        "description": _text(ds, "StudyDescription"),
+        "series": series,
+    }
+
+
+def _series_doc(ds: Dataset, leaves: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "series_instance_uid": _text(ds, "SeriesInstanceUID"),
+        "modality": _text(ds, "Modality"),
+        "series_number": _text(ds, "SeriesNumber"),
+        "count": len(leaves),
+        "instances": leaves,
+    }
+
+
+def ls_doc(snap: Snapshot) -> dict[str, Any]:
+    """JSON document of ``mediakit ls``."""
+    from_dicomdir = snap.directory is not None and bool(snap.directory.roots)
+    return {
+        "format": JSON_FORMAT,
+        "medium": snap.label,
+        "kind": snap.kind,
+        "volume_id": snap.volume_id,
+        "fileset_id": snap.directory.fileset_id if snap.directory else None,
+        "source": "dicomdir" if from_dicomdir else "scan",
+        "patients": tree_from_dicomdir(snap) if from_dicomdir else tree_from_files(snap),
+    }
+
+
+def ls_text(doc: dict[str, Any]) -> list[str]:
+    """The ``ls`` tree as indented lines."""
+    lines = [
+        f"{doc['medium']} ({doc['kind']}, volume {doc['volume_id'] or '-'}, "
+        f"File-set {doc['fileset_id'] or '-'}, from {doc['source']})"
+    ]
+    for p in doc["patients"]:
+        lines.append(f"PATIENT {p['patient_id']}  {p['patient_name']}")
+        for s in p["studies"]:
+            lines.append(
+                f"  STUDY {s['study_date'] or '-'} id={s['study_id'] or '-'} "
+                f"{s['description']}  {s['study_instance_uid']}"
+            )
+            for se in s["series"]:
+                kinds = sorted({i["record_type"] or "?" for i in se["instances"]})
+                missing = sum(not i["present"] for i in se["instances"])
+                gone = f", {missing} missing" if missing else ""
+                lines.append(
+                    f"    SERIES {se['modality'] or '-'} #{se['series_number'] or '-'}: "
+                    f"{se['count']} {'/'.join(kinds)}{gone}  {se['series_instance_uid']}"
+                )
+    return lines
