@@ -95,7 +95,9 @@ def normalise(
             continue
         severity = Severity.WARNING if fix else Severity.ERROR
         done = f"(re-encoded as {ts})" if fix else "(would be re-encoded; --no-fix)"
-        found.extend(Finding(f.code, severity, f.path, f"{f.message} {done}", f.ref) for f in fixable)
+        found.extend(
+            Finding(f.code, severity, f.path, f"{f.message} {done}", f.ref) for f in fixable
+        )
         if h.conforms(profile.transfer_syntaxes):
             out.append(Normalised(inst, inst.path, h.size, ts, rewritten=False))
         elif fix:

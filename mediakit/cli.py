@@ -187,7 +187,9 @@ def build(
         click.echo(to_json(doc))
     else:
         _emit_findings(found, quiet=quiet)
-        click.echo(summary_line(profile.id, found, result.instances, strict=False, noun="instances"))
+        click.echo(
+            summary_line(profile.id, found, result.instances, strict=False, noun="instances")
+        )
         if result.output:
             click.echo(
                 f"wrote {result.output} ({result.format}, volume {result.volume_id}, "

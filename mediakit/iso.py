@@ -281,4 +281,3 @@ def read_iso(image: BinaryIO, where: str) -> tuple[IsoInfo, list[IsoFile], list[
     finally:
         iso.close()
     return info, files, found
-

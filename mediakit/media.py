@@ -171,7 +171,7 @@ class IsoMedium(Medium):
 
     def __init__(self, path: Path, label: str) -> None:
         try:
-            self._image = open(path, "rb")
+            self._image = open(path, "rb")  # noqa: SIM115  (held open until close())
         except OSError as exc:
             raise InputError(f"{label}: cannot read ({exc.strerror})") from None
         try:

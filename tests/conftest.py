@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 from pydicom.data import get_testdata_file
 
-SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+# ../shared/testdata beside the project root (never copied in); MEDIAKIT_SHARED overrides.
+SHARED_TESTDATA = (
+    Path(os.environ.get("MEDIAKIT_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+    / "testdata"
+)
 
 
 def pydicom_file(name: str) -> Path:
