@@ -26,6 +26,7 @@ from mediakit.errors import InputError, InternalError
 from mediakit.findings import Finding, Severity, finding, has_errors
 from mediakit.inputs import Collected, Instance, collect
 from mediakit.iso import Entry
+from mediakit.manifest import MANIFEST_NAME, format_manifest
 from mediakit.media import write_medium
 from mediakit.part10 import Header, copy_file, rewrite, sha256_of, target_syntax
 from mediakit.profiles import Profile
@@ -177,8 +178,9 @@ def build_medium(
                 tuple(found),
                 None,
             )
-        entries = _entries(normal, layout, staging, vid, collected)
+        entries = _entries(normal, layout, staging, vid)
         manifest = tuple(("/".join(e.file_id), sha256_of(e.source)) for e in entries)
+        entries.append(_manifest_entry(manifest, staging))
         partial = parent / f".{out.name}.partial-{os.getpid()}"
         try:
             write_medium(
@@ -213,9 +215,14 @@ def _header(n: Normalised) -> Header:
     return n.instance.header
 
 
-def _entries(
-    normal: Sequence[Normalised], layout: Layout, staging: Path, vid: str, collected: Collected
-) -> list[Entry]:
+def _manifest_entry(manifest: Sequence[tuple[str, str]], staging: Path) -> Entry:
+    """``SHA256.TXT`` in the root: every other file's SHA-256 (see mediakit.manifest)."""
+    path = staging / MANIFEST_NAME
+    path.write_bytes(format_manifest(manifest))
+    return Entry((MANIFEST_NAME,), path, path.stat().st_size)
+
+
+def _entries(normal: Sequence[Normalised], layout: Layout, staging: Path, vid: str) -> list[Entry]:
     """The files of the medium: the DICOMDIR first, then every instance at its File ID."""
     uids = [n.instance.header.sop_instance_uid for n in normal]
     fileset_uid = generate_uid(entropy_srcs=["mediakit-fileset", vid, *uids])

@@ -26,6 +26,7 @@ from typing import Any, BinaryIO, Final
 import pycdlib
 from pycdlib.pycdlibexception import PyCdlibException
 
+from mediakit import __version__
 from mediakit._types import Progress
 from mediakit.errors import InputError, MediaError
 from mediakit.findings import Finding, finding
@@ -36,7 +37,7 @@ MAX_DIRECTORY_DEPTH: Final = 8  # ECMA-119 6.8.2.1: the root counts as level 1
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One file to put on a medium: its File ID and where its bytes are on disk."""
+    """One file to put on a medium: its File ID (or 8.3 name) and where its bytes are on disk."""
 
     file_id: tuple[str, ...]
     source: Path
@@ -67,9 +68,12 @@ class IsoFile:
 
 
 def iso_name(file_id: Sequence[str]) -> str:
-    """The ISO 9660 path of a File ID (PS3.12 F.3): ``('A', 'B')`` -> ``/A/B.;1``."""
+    """The ISO 9660 path of a File ID (PS3.12 F.3): ``('A', 'B')`` -> ``/A/B.;1``.
+
+    A last component with an extension (``README.TXT``, not a DICOM file) keeps it.
+    """
     *dirs, name = file_id
-    return "/" + "/".join((*dirs, f"{name}.;1"))
+    return "/" + "/".join((*dirs, f"{name};1" if "." in name else f"{name}.;1"))
 
 
 def _parents(entries: Sequence[Entry]) -> list[tuple[str, ...]]:
@@ -119,7 +123,12 @@ def write_iso(
         raise InputError(f"{out}: a File ID is deeper than {MAX_DIRECTORY_DEPTH} levels")
     iso = pycdlib.PyCdlib()
     try:
-        iso.new(interchange_level=1, vol_ident=volume_id, udf="2.60" if udf else None)
+        iso.new(
+            interchange_level=1,
+            vol_ident=volume_id,
+            app_ident_str=f"MEDIAKIT {__version__}",
+            udf="2.60" if udf else None,
+        )
         for d in _parents(entries):
             iso.add_directory("/" + "/".join(d), udf_path="/" + "/".join(d) if udf else None)
         for e in entries:

@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mediakit"
 FOUNDATION = {"errors", "findings", "profiles", "_types"}
-FORMATS = {"part10", "iso", "rt", "media", "dicomdir", "inputs", "render"}
+FORMATS = {"part10", "iso", "rt", "manifest", "media", "dicomdir", "inputs", "render"}
 # module (top-level name inside mediakit) -> mediakit modules it may import
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
@@ -19,6 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "part10": FOUNDATION,
     "iso": FOUNDATION,
     "rt": FOUNDATION,
+    "manifest": FOUNDATION,
     "media": FOUNDATION | {"iso"},
     "dicomdir": FOUNDATION | {"part10", "dicomdir"},
     "inputs": FOUNDATION | {"media", "part10"},

@@ -192,10 +192,13 @@ def d124_keys_match_files(snap: Snapshot, profile: Profile) -> Iterator[Finding]
 
     A UID or Patient ID that disagrees puts a file in the wrong place: error.
     Other keys that disagree are warnings. Keys a file lacks are not compared
-    (a File-set Creator may supply them, PS3.11 D.3.3.1).
+    (a File-set Creator may supply them, PS3.11 D.3.3.1). One finding per
+    record and key, naming the first file that disagrees and how many do.
     """
     if snap.directory is None:
         return
+    # (record, keyword) -> (record value, first file, its value, number of files)
+    seen: dict[tuple[int, str], tuple[Record, str, str, str, int]] = {}
     for root in snap.directory.roots:
         path: list[Record] = []
         for depth, rec in root.walk():
@@ -209,15 +212,19 @@ def d124_keys_match_files(snap: Snapshot, profile: Profile) -> Iterator[Finding]
                     file_value = _file_text(facts.header.keys, kw)
                     if not file_value or kw not in node.keys or kw == "SpecificCharacterSet":
                         continue
-                    if _text(node, kw) != file_value:
-                        severity = Severity.ERROR if kw in _HIERARCHY.values() else None
-                        yield finding(
-                            "D124",
-                            where(node),
-                            f"{node.record_type} {kw} {_text(node, kw)!r} but "
-                            f"{facts.file.raw} has {file_value!r}",
-                            severity=severity,
-                        )
+                    if (ours := _text(node, kw)) != file_value:
+                        key = (id(node), kw)
+                        n = seen[key][4] + 1 if key in seen else 1
+                        first = seen.get(key, (node, ours, facts.file.raw, file_value, 0))
+                        seen[key] = (*first[:4], n)
+    for (_, kw), (node, ours, raw, file_value, n) in seen.items():
+        others = f" (and {n - 1} more files)" if n > 1 else ""
+        yield finding(
+            "D124",
+            where(node),
+            f"{node.record_type} {kw} {ours!r} but {raw} has {file_value!r}{others}",
+            severity=Severity.ERROR if kw in _HIERARCHY.values() else None,
+        )
 
 
 def _file_text(ds: Dataset, kw: str) -> str:

@@ -17,12 +17,12 @@ from mediakit._types import Progress
 from mediakit.check import dicomdir, fileset, volume
 from mediakit.check.part10 import file_findings
 from mediakit.check.snapshot import Snapshot, take_snapshot
-from mediakit.findings import Finding, finding, sort_key
+from mediakit.findings import Finding, Severity, finding, sort_key
 from mediakit.media import open_medium
-from mediakit.part10 import EXPLICIT_VR_LE
 from mediakit.profiles import Profile, load_profile
 
 Check = Callable[[Snapshot, Profile], Iterator[Finding]]
+_J2K: Final = frozenset({"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"})
 
 
 def _part10_rules(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
@@ -74,21 +74,36 @@ class Report:
     snapshot: Snapshot
 
 
-def guess_profile(snap: Snapshot) -> Profile:
-    """The profile a medium most plausibly claims: by medium kind, syntaxes and size."""
+def _candidates(snap: Snapshot) -> list[Profile]:
+    """Profiles a medium of this kind, with these syntaxes and this size, could claim."""
     syntaxes = {f.header.transfer_syntax for f in snap.files if f.header is not None}
-    family = "JPEG"
-    if syntaxes & {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"}:
-        family = "J2K"
-    if snap.kind != "iso":
-        return load_profile(f"STD-GEN-USB-{family}")
-    cd = load_profile("STD-GEN-CD")
-    if syntaxes <= {EXPLICIT_VR_LE} and snap.total_bytes <= cd.capacity_bytes:
-        return cd
-    dvd = load_profile(f"STD-GEN-DVD-{family}")
-    if snap.iso is not None and snap.iso.udf and snap.total_bytes > dvd.capacity_bytes:
-        return load_profile(f"STD-GEN-BD-{family}")
-    return dvd
+    family = "J2K" if syntaxes & _J2K else "JPEG"
+    if snap.kind == "iso":
+        names = ["STD-GEN-CD", f"STD-GEN-DVD-{family}"]
+        if snap.iso is not None and snap.iso.udf:
+            names.append(f"STD-GEN-BD-{family}")
+    else:
+        names = [f"STD-GEN-USB-{family}", "STD-GEN-CD"]
+    profiles = [load_profile(n) for n in names]
+    fitting = [
+        p
+        for p in profiles
+        if syntaxes <= set(p.transfer_syntaxes)
+        and (not p.capacity_bytes or snap.total_bytes <= p.capacity_bytes)
+    ]
+    return fitting or profiles
+
+
+def guess_profile(snap: Snapshot) -> Profile:
+    """The profile a medium most plausibly claims (PS3.11 gives no marker on the medium).
+
+    Among the profiles its kind, transfer syntaxes and size admit (ISO image: CD,
+    DVD, BD when it has UDF; folder or ZIP: USB, then CD), the one it breaks
+    least, in that order on a tie; the caller reports the guess (V305).
+    """
+    candidates = _candidates(snap)
+    errors = [sum(f.severity is Severity.ERROR for f in run_checks(snap, p)) for p in candidates]
+    return candidates[errors.index(min(errors))]
 
 
 def run_checks(snap: Snapshot, profile: Profile) -> tuple[Finding, ...]:

@@ -3,7 +3,8 @@
 This is the only module of ``check`` that does I/O. Every file is opened once:
 the first 132 bytes tell whether it is a Part 10 file; those and the files the
 DICOMDIR references get their header read (never pixel data); with a manifest
-to verify, every file is also hashed in the same pass.
+to verify (given by the caller, or the medium's own ``SHA256.TXT``), every file
+is also hashed in the same pass.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mediakit.dicomdir.parse import ParsedDirectory, parse_dicomdir
 from mediakit.errors import MediaError, MediakitError
 from mediakit.findings import Finding, finding
 from mediakit.iso import IsoInfo
+from mediakit.manifest import MANIFEST_LIMIT, MANIFEST_NAME, parse_manifest
 from mediakit.media import MediaFile, Medium, Resolution, Resolver
 from mediakit.part10 import Header, read_header_stream
 from mediakit.profiles import load_profile, profile_ids
@@ -54,6 +56,7 @@ class Snapshot:
     facts: Mapping[tuple[str, ...], FileFacts]  # by MediaFile.parts
     findings: tuple[Finding, ...]  # found while reading (medium listing, DICOMDIR access)
     expected: Mapping[str, str] | None = field(default=None)  # manifest: File ID -> SHA-256
+    manifest: MediaFile | None = None  # the medium's SHA256.TXT, when it has one
     dicomdir_sha256: str | None = None
     parents: Mapping[int, Record] = field(default_factory=dict)  # id(child) -> parent record
 
@@ -94,6 +97,16 @@ def _hash(fp: BinaryIO) -> str:
     return sha.hexdigest()
 
 
+def _read_manifest(medium: Medium, f: MediaFile, found: list[Finding]) -> Mapping[str, str]:
+    """The medium's own SHA-256 manifest; what cannot be read of it is V306."""
+    try:
+        listed, problems = parse_manifest(medium.read_bytes(f, MANIFEST_LIMIT))
+    except MediaError as exc:
+        listed, problems = {}, [str(exc).removeprefix(f"{f.raw}: ")]
+    found.extend(finding("V306", f.raw, f"manifest {p}") for p in problems)
+    return listed
+
+
 def take_snapshot(
     medium: Medium,
     *,
@@ -103,6 +116,9 @@ def take_snapshot(
     """Read ``medium`` into a snapshot: DICOMDIR parsed, File IDs resolved, headers read."""
     found: list[Finding] = list(medium.findings())
     resolver = Resolver(medium)
+    manifest = resolver.resolve((MANIFEST_NAME,)).file
+    if expected is None and manifest is not None:
+        expected = _read_manifest(medium, manifest, found)
     dicomdir_res = resolver.resolve(("DICOMDIR",))
     dicomdir = dicomdir_res.file
     directory, dicomdir_sha256 = None, None
@@ -152,6 +168,7 @@ def take_snapshot(
         facts={f.file.parts: f for f in facts},
         findings=tuple(found),
         expected=expected,
+        manifest=manifest,
         dicomdir_sha256=dicomdir_sha256,
         parents={
             id(child): rec

@@ -54,10 +54,14 @@ def v304_medium_kind(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
 
 
 def v306_manifest(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
-    """Every file's SHA-256 equals the manifest's, and no file is missing or extra."""
+    """Every file's SHA-256 equals the manifest's, and no file is missing or extra.
+
+    The manifest is the one ``build`` verifies against, or the medium's own
+    ``SHA256.TXT`` (mediakit's integrity record, not a DICOM rule).
+    """
     if snap.expected is None:
         return
-    got = {"/".join(f.file.parts): f.sha256 for f in snap.files}
+    got = {"/".join(f.file.parts): f.sha256 for f in snap.files if f.file != snap.manifest}
     if snap.dicomdir is not None:
         got["DICOMDIR"] = snap.dicomdir_sha256
     for fid, sha in sorted(snap.expected.items()):
