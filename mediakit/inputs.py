@@ -2,6 +2,8 @@
 
 One instance per SOP Instance UID: the same instance given twice is kept once;
 two different contents under one UID is an F206 error. Only headers are read.
+A medium given as input (an image, a ZIP, a folder with a DICOMDIR) brings its
+instances; its DICOMDIR and SHA-256 manifest are rebuilt, so they are left out.
 Members of ZIPs and media are extracted to ``staging`` first, because the
 writers stream every file from a path on disk.
 """
@@ -17,8 +19,9 @@ from pathlib import Path
 from mediakit._types import Progress
 from mediakit.errors import InputError, MediakitError
 from mediakit.findings import Finding, finding
+from mediakit.manifest import MANIFEST_NAME
 from mediakit.media import open_medium
-from mediakit.part10 import Header, read_header, sha256_of
+from mediakit.part10 import MEDIA_STORAGE_DIRECTORY, Header, read_header, sha256_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +62,11 @@ def _walk(folder: Path) -> Iterator[Path]:
         except OSError as exc:
             raise InputError(f"{here}: cannot list ({exc.strerror})") from None
         dirs = []
+        medium_root = any(e.name == "DICOMDIR" for e in entries)
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 dirs.append(Path(entry.path))
-            elif entry.is_file():
+            elif entry.is_file() and not (medium_root and entry.name == MANIFEST_NAME):
                 yield Path(entry.path)
         stack.extend(reversed(dirs))
 
@@ -71,6 +75,8 @@ def _extract(archive: Path, staging: Path) -> Iterator[tuple[Path, str]]:
     """Copy each file of an archive or medium into ``staging``; yield (path, label)."""
     with open_medium(archive) as medium:
         for n, f in enumerate(medium.files()):
+            if f.parts == (MANIFEST_NAME,):
+                continue  # the medium's own manifest: the new medium gets its own
             dst = staging / f"in{n:08d}"
             with medium.open(f) as src, open(dst, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
@@ -113,6 +119,8 @@ def collect(
                 raise
             found.append(finding("F207", label, str(exc).removeprefix(f"{path}: ")))
             continue
+        if header.meta.get("MediaStorageSOPClassUID") == MEDIA_STORAGE_DIRECTORY:
+            continue  # a DICOMDIR (or a vendor's lower-level one): directories are rebuilt
         if not header.sop_instance_uid:
             found.append(finding("P108", label, "SOPInstanceUID missing"))
             continue

@@ -35,6 +35,7 @@ IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
 EXPLICIT_VR_LE: Final = "1.2.840.10008.1.2.1"
 EXPLICIT_VR_BE: Final = "1.2.840.10008.1.2.2"
 DEFLATED_LE: Final = "1.2.840.10008.1.2.1.99"
+MEDIA_STORAGE_DIRECTORY: Final = "1.2.840.10008.1.3.10"  # PS3.4 Annex I: a DICOMDIR
 UNCOMPRESSED: Final = frozenset({IMPLICIT_VR_LE, EXPLICIT_VR_LE, EXPLICIT_VR_BE})
 
 # Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 §7.1.2).

@@ -1,13 +1,19 @@
-"""Shared fixtures: pydicom's bundled RT files and the vendor media in ../shared."""
+"""Shared fixtures: the synthetic course, pydicom's RT files, the vendor media in ../shared."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from pydicom.data import get_testdata_file
+
+from fixtures.rtcourse import write_course
+from mediakit.build import build_medium
+from mediakit.profiles import load_profile
 
 # ../shared/testdata beside the project root (never copied in); MEDIAKIT_SHARED overrides.
 SHARED_TESTDATA = (
@@ -36,3 +42,52 @@ def pydicom_rt(tmp_path: Path) -> Path:
     for name in ("rtplan.dcm", "rtdose.dcm", "rtstruct.dcm", "CT_small.dcm"):
         shutil.copy(pydicom_file(name), folder / name)
     return folder
+
+
+def run_cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m mediakit ARGS`` in a fresh process, as a user runs it (no stdin, no tty)."""
+    return subprocess.run(
+        [sys.executable, "-m", "mediakit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+
+def assert_one_line_error(run: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
+    """An expected error: the exit code, one line on stderr naming what failed, no traceback."""
+    assert run.returncode == code, (run.returncode, run.stdout, run.stderr)
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mediakit: "), run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+@pytest.fixture(scope="session")
+def course_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default synthetic RT course (seed 7), as a TPS export folder. Do not modify."""
+    folder = tmp_path_factory.mktemp("course") / "export"
+    write_course(folder, 7)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def course_iso(course_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The course built onto a STD-GEN-CD image with volume id MKTEST01. Do not modify."""
+    out = tmp_path_factory.mktemp("built") / "course.iso"
+    result = build_medium([course_dir], out, load_profile("STD-GEN-CD"), volume_id="MKTEST01")
+    assert result.output == out, [f.line() for f in result.findings]
+    return out
+
+
+@pytest.fixture(scope="session")
+def course_extracted(course_iso: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The course image extracted by bsdtar (libarchive), an extractor we did not write."""
+    if shutil.which("bsdtar") is None:
+        pytest.skip("bsdtar not installed")
+    out = tmp_path_factory.mktemp("extracted")
+    subprocess.run(["bsdtar", "-xf", str(course_iso), "-C", str(out)], check=True)
+    return out

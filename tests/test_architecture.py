@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "manifest": FOUNDATION,
     "media": FOUNDATION | {"iso"},
     "dicomdir": FOUNDATION | {"part10", "dicomdir"},
-    "inputs": FOUNDATION | {"media", "part10"},
+    "inputs": FOUNDATION | {"media", "manifest", "part10"},
     "render": FOUNDATION | {"dicomdir", "rt", "check"},
     "check": FOUNDATION | FORMATS - {"render", "inputs"} | {"check"},
     "build": FOUNDATION | FORMATS | {"check"},

@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 
 from pydicom.dataset import Dataset
 
-MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"  # PS3.4 Annex I: Media Storage Directory SOP Class
+from mediakit.part10 import MEDIA_STORAGE_DIRECTORY
+
+__all__ = ["IN_USE", "MEDIA_STORAGE_DIRECTORY", "Record", "walk_all"]
+
 IN_USE = 0xFFFF  # Record In-use Flag (0004,1410): write FFFFH, never 0000H
 
 
