@@ -38,6 +38,9 @@ class _Boundary(click.Group):
             ctx.exit(next((c for k, c in _EXIT_CODES if isinstance(exc, k)), 3))
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:  # `mediakit ls x | head`: the reader left; say nothing more
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(1)
         except Exception as exc:
             if os.environ.get("MEDIAKIT_DEBUG") == "1":
                 raise

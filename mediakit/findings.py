@@ -113,6 +113,11 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
             W, "DICOMDIR offsets unusable: tree rebuilt from record order", "PS3.3 F.3.2.2"
         ),
         "D124": Code(W, "Record key differs from the referenced file", "PS3.3 F.5"),
+        "D125": Code(
+            W,
+            "Record references a lower-level directory file (vendor multi-level DICOMDIR)",
+            "PS3.3 F.2; PS3.10 §8.6",
+        ),
         # --- F: File-set layout and naming -------------------------------------
         "F201": Code(E, "File ID component not 1-8 characters of A-Z 0-9 _", "PS3.10 §8.2, §8.5"),
         "F202": Code(E, "File ID deeper than 8 components", "PS3.10 §8.5; PS3.12 F.3"),
@@ -135,6 +140,7 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
         "V305": Code(I, "Application Profile guessed from the medium", "PS3.11"),
         "V306": Code(E, "SHA-256 manifest does not match the file", "mediakit"),
         "V307": Code(E, "File extent lies outside the image", "ECMA-119 §9.1; PS3.12 F"),
+        "V308": Code(E, "Medium cannot be listed: image or archive damaged", "PS3.12"),
         # --- S: safety ----------------------------------------------------------
         "S401": Code(
             E,

@@ -207,9 +207,14 @@ def _joliet_name(value: bytes) -> str:
 
 
 def _walk(
-    iso: Any, kind: str, image_bytes: int, found: list[Finding]
+    iso: Any, kind: str, image_bytes: int, found: list[Finding], *, cut: bool = False
 ) -> Iterator[tuple[str, Any, tuple[tuple[int, int], ...], int]]:
-    """(path, record, extents, size) of every file in one namespace, iteratively."""
+    """(path, record, extents, size) of every file in one namespace, iteratively.
+
+    pycdlib quietly shortens a file whose extent runs past the end of the image
+    to what is there; on an image cut short (``cut``) an extent that reaches the
+    end is therefore one that ran past it.
+    """
     decode = _joliet_name if kind == "joliet" else (lambda b: b.decode("latin-1"))
     stack: list[tuple[str, Any]] = [("", iso.get_record(**{f"{kind}_path": "/"}))]
     while stack:
@@ -230,7 +235,9 @@ def _walk(
             while part is not None:
                 start = part.extent_location() * BLOCK
                 length = part.get_data_length()
-                if length and start + length > image_bytes:
+                if length and (
+                    start + length > image_bytes or (cut and start + length == image_bytes)
+                ):
                     found.append(
                         finding(
                             "V307",
@@ -267,14 +274,20 @@ def read_iso(image: BinaryIO, where: str) -> tuple[IsoInfo, list[IsoFile], list[
     except (ValueError, OverflowError, struct.error, IndexError) as exc:
         raise MediaError(f"{where}: damaged ISO 9660 image ({type(exc).__name__})") from None
     found: list[Finding] = []
+    declared = int(iso.pvd.space_size) * BLOCK
+    cut = image_bytes < declared
+    if cut:
+        found.append(
+            finding("V307", where, f"image is {image_bytes:,} bytes, its PVD says {declared:,}")
+        )
     try:
         joliet: dict[tuple[tuple[int, int], ...], str] = {}
         if iso.has_joliet():
-            for path, _, extents, _ in _walk(iso, "joliet", image_bytes, []):
+            for path, _, extents, _ in _walk(iso, "joliet", image_bytes, [], cut=cut):
                 joliet.setdefault(extents, path)
         files = [
             IsoFile(path, joliet.get(extents) if extents else None, size, extents)
-            for path, _, extents, size in _walk(iso, "iso", image_bytes, found)
+            for path, _, extents, size in _walk(iso, "iso", image_bytes, found, cut=cut)
         ]
         info = IsoInfo(
             volume_id=_text(iso.pvd.volume_identifier),

@@ -255,6 +255,16 @@ class ZipMedium(Medium):
         self._zip.close()
 
 
+def medium_kind(path: Path) -> Kind | None:
+    """What a path holds: a folder, an ISO 9660 image or a ZIP (by content), or None."""
+    if path.is_dir():
+        return "dir"
+    try:
+        return _sniff(path)
+    except OSError:
+        return None
+
+
 def _sniff(path: Path) -> Kind | None:
     with open(path, "rb") as fp:
         head = fp.read(4)

@@ -89,6 +89,11 @@ class Header:
                 out.append(f"{meta_kw} {got} != {value}")
         return tuple(out)
 
+    @property
+    def is_directory(self) -> bool:
+        """A DICOMDIR, or a vendor's lower-level directory file: no SOP Common module."""
+        return self.meta.get("MediaStorageSOPClassUID") == MEDIA_STORAGE_DIRECTORY
+
     def conforms(self, transfer_syntaxes: Collection[str]) -> bool:
         """True when the bytes can go onto a medium of these syntaxes unchanged."""
         return (

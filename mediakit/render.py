@@ -75,22 +75,54 @@ def _leaf(rec: Record, snap: Snapshot) -> dict[str, Any]:
     }
 
 
+_LEVELS = ("PATIENT", "STUDY", "SERIES")
+
+
 def tree_from_dicomdir(snap: Snapshot) -> list[dict[str, Any]]:
-    """Patients with their studies, series and instances, as the DICOMDIR records them."""
+    """Patients with their studies, series and instances, as the DICOMDIR records them.
+
+    Every record that references an instance is listed under its nearest PATIENT,
+    STUDY and SERIES ancestors, so vendor hierarchies (STUDY at the root, private
+    or extra levels, lower-level directory files) list every instance; a level
+    the DICOMDIR lacks is filled from the instance's own header.
+    """
     assert snap.directory is not None
-    patients = []
-    for p in snap.directory.roots:
-        if p.record_type != "PATIENT":
-            continue
-        studies = []
-        for s in (c for c in p.children if c.record_type == "STUDY"):
-            series = []
-            for se in (c for c in s.children if c.record_type == "SERIES"):
-                leaves = [_leaf(x, snap) for _, x in se.walk() if x is not se and x.file_id]
-                series.append(_series_doc(se.keys, leaves))
-            studies.append(_study_doc(s.keys, series))
-        patients.append(_patient_doc(p.keys, studies))
-    return patients
+    # (patient, study, series) records or None -> leaves; insertion order is DICOMDIR order
+    groups: dict[tuple[int, int, int], tuple[list[Dataset | None], list[dict[str, Any]]]] = {}
+    for root in snap.directory.roots:
+        path: list[Record] = []
+        for depth, rec in root.walk():
+            del path[depth:]
+            path.append(rec)
+            if rec.file_id is None or rec.record_type in _LEVELS or rec.children:
+                continue
+            facts = snap.facts_for(rec)
+            if facts is not None and facts.header is not None and facts.header.is_directory:
+                continue
+            header = facts.header.keys if facts is not None and facts.header is not None else None
+            levels = [
+                next((r for r in reversed(path) if r.record_type == t), None) for t in _LEVELS
+            ]
+            key = (id(levels[0]), id(levels[1]), id(levels[2]))
+            keys, leaves = groups.setdefault(key, ([r.keys if r else None for r in levels], []))
+            keys[:] = [k if k is not None else header for k in keys]  # a level the DICOMDIR lacks
+            leaves.append(_leaf(rec, snap))
+    return _nest(groups)
+
+
+def _nest(
+    groups: dict[tuple[int, int, int], tuple[list[Dataset | None], list[dict[str, Any]]]],
+) -> list[dict[str, Any]]:
+    """Patient > study > series documents from leaves grouped by their three ancestors."""
+    patients: dict[int, tuple[Dataset, dict[int, tuple[Dataset, list[dict[str, Any]]]]]] = {}
+    for (p, s, _), (found, leaves) in groups.items():
+        keys = [k if k is not None else Dataset() for k in found]
+        studies = patients.setdefault(p, (keys[0], {}))[1]
+        studies.setdefault(s, (keys[1], []))[1].append(_series_doc(keys[2], leaves))
+    return [
+        _patient_doc(p_keys, [_study_doc(s_keys, series) for s_keys, series in studies.values()])
+        for p_keys, studies in patients.values()
+    ]
 
 
 def tree_from_files(snap: Snapshot) -> list[dict[str, Any]]:

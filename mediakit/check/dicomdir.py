@@ -20,8 +20,9 @@ _HIERARCHY = {"PATIENT": "PatientID", "STUDY": "StudyInstanceUID", "SERIES": "Se
 
 
 def where(rec: Record) -> str:
-    """A record's place in the DICOMDIR for messages: its offset, or its type."""
-    return f"DICOMDIR@{rec.offset:#x}" if rec.offset is not None else f"DICOMDIR:{rec.record_type}"
+    """A record's place for messages: its directory file and offset, or its type."""
+    name = rec.directory_file or "DICOMDIR"
+    return f"{name}@{rec.offset:#x}" if rec.offset is not None else f"{name}:{rec.record_type}"
 
 
 def _text(rec: Record, kw: str) -> str:
@@ -60,6 +61,8 @@ def d109_required_keys(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
     if snap.directory is None:
         return
     for rec in snap.directory.records:
+        if rec.damaged:
+            continue  # cut short: D102 says so; its missing keys are not its own fault
         keys = profile.keys_for(rec.record_type)
         for kw in keys.type1:
             if not _text(rec, kw) and not (
@@ -94,8 +97,8 @@ def d111_record_matches_file(snap: Snapshot, profile: Profile) -> Iterator[Findi
         return
     for rec in snap.directory.records:
         facts = snap.facts_for(rec)
-        if facts is None or facts.header is None:
-            continue
+        if facts is None or facts.header is None or facts.header.is_directory or rec.damaged:
+            continue  # a lower-level directory file is followed (D125), not an instance
         h = facts.header
         for name, in_record, in_file in (
             ("SOP Class UID", rec.sop_class_uid, h.sop_class_uid),
@@ -149,7 +152,8 @@ def d115_dicom_files_referenced(snap: Snapshot, profile: Profile) -> Iterator[Fi
         return
     referenced = {r.file.parts for r in snap.resolutions.values() if r.file is not None}
     for facts in snap.files:
-        if facts.header is not None and facts.file.parts not in referenced:
+        h = facts.header
+        if h is not None and not h.is_directory and facts.file.parts not in referenced:
             yield finding("D115", facts.file.raw)
 
 
@@ -183,6 +187,8 @@ def d120_no_empty_entities(snap: Snapshot, profile: Profile) -> Iterator[Finding
     if snap.directory is None:
         return
     for rec in snap.directory.records:
+        if id(rec) not in snap.directory.reachable:
+            continue  # cut off by a broken offset (D104/D105): its children are unknown
         if rec.record_type in ("PATIENT", "STUDY", "SERIES") and not rec.children:
             yield finding("D120", where(rec), f"{rec.record_type} with nothing below it")
 

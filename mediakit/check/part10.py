@@ -50,7 +50,9 @@ def p107_no_group_0002_in_dataset(h: Header, where: str, profile: Profile) -> It
 
 
 def p108_sop_uids_present(h: Header, where: str, profile: Profile) -> Iterator[Finding]:
-    """The dataset has SOP Class and SOP Instance UIDs (PS3.3 C.12.1)."""
+    """The dataset has SOP Class and SOP Instance UIDs (PS3.3 C.12.1); a DICOMDIR has none."""
+    if h.is_directory:
+        return
     missing = [
         n
         for n, v in (("SOPClassUID", h.sop_class_uid), ("SOPInstanceUID", h.sop_instance_uid))

@@ -16,9 +16,10 @@ from typing import Final
 from mediakit._types import Progress
 from mediakit.check import dicomdir, fileset, volume
 from mediakit.check.part10 import file_findings
-from mediakit.check.snapshot import Snapshot, take_snapshot
+from mediakit.check.snapshot import Snapshot, take_snapshot, unreadable_snapshot
+from mediakit.errors import MediaError
 from mediakit.findings import Finding, Severity, finding, sort_key
-from mediakit.media import open_medium
+from mediakit.media import medium_kind, open_medium
 from mediakit.profiles import Profile, load_profile
 
 Check = Callable[[Snapshot, Profile], Iterator[Finding]]
@@ -124,9 +125,20 @@ def check_medium(
     """Open the medium at ``path`` afresh, read it once and run every check.
 
     ``expected`` is a manifest (File ID ``A/B/C`` -> SHA-256) to verify every file against.
+    An image or archive too damaged to list is one V308 finding, not an exception.
+
+    Raises
+    ------
+    InputError
+        When ``path`` does not exist or is no kind of medium.
     """
-    with open_medium(path) as medium:
-        snap = take_snapshot(medium, expected=expected, progress=progress)
+    try:
+        with open_medium(path) as medium:
+            snap = take_snapshot(medium, expected=expected, progress=progress)
+    except MediaError as exc:
+        snap = unreadable_snapshot(str(path), medium_kind(path) or "dir")
+        chosen = profile or load_profile("STD-GEN-CD")
+        return Report(chosen, profile is None, (finding("V308", snap.label, str(exc)),), snap)
     guessed = profile is None
     chosen = guess_profile(snap) if profile is None else profile
     found = run_checks(snap, chosen)

@@ -10,8 +10,9 @@ is also hashed in the same pass.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Final
 
 from mediakit._types import Progress
@@ -23,10 +24,11 @@ from mediakit.findings import Finding, finding
 from mediakit.iso import IsoInfo
 from mediakit.manifest import MANIFEST_LIMIT, MANIFEST_NAME, parse_manifest
 from mediakit.media import MediaFile, Medium, Resolution, Resolver
-from mediakit.part10 import Header, read_header_stream
+from mediakit.part10 import MEDIA_STORAGE_DIRECTORY, Header, read_header_stream
 from mediakit.profiles import load_profile, profile_ids
 
 DICOMDIR_LIMIT: Final = 512 << 20  # a 200k-record DICOMDIR is ~60 MB; beyond this is hostile
+LOWER_LEVEL_LIMIT: Final = 1 << 30  # all vendor lower-level directory files together
 _CHUNK: Final = 1 << 20
 
 
@@ -68,12 +70,37 @@ class Snapshot:
         return self.facts.get(res.file.parts)
 
 
+def unreadable_snapshot(label: str, kind: str) -> Snapshot:
+    """The snapshot of a medium that could not even be listed: nothing on it."""
+    return Snapshot(label, kind, None, None, 0, (), None, None, {}, {}, ())
+
+
+class _Kept(dict[tuple[str, ...], bytes]):
+    """Small files already read whole (manifest, lower-level directories), so none is read twice.
+
+    Bounded: a file over the budget is simply read again when its turn comes.
+    """
+
+    budget = 64 << 20
+
+    def keep(self, f: MediaFile, data: bytes) -> None:
+        if len(data) <= self.budget:
+            self[f.parts] = data
+            self.budget -= len(data)
+
+
 def _read_facts(
-    medium: Medium, f: MediaFile, *, referenced: bool, keywords: tuple[str, ...], hashing: bool
+    medium: Medium,
+    f: MediaFile,
+    *,
+    referenced: bool,
+    keywords: tuple[str, ...],
+    hashing: bool,
+    kept: bytes | None,
 ) -> FileFacts:
     """Header (if DICOM or referenced) and hash (if asked) of one file, in one open."""
     try:
-        with medium.open(f) as fp:
+        with medium.open(f) if kept is None else io.BytesIO(kept) as fp:
             head = fp.read(132)
             is_part10 = head[128:132] == b"DICM"
             header, error = None, None
@@ -97,14 +124,77 @@ def _hash(fp: BinaryIO) -> str:
     return sha.hexdigest()
 
 
-def _read_manifest(medium: Medium, f: MediaFile, found: list[Finding]) -> Mapping[str, str]:
+def _read_manifest(
+    medium: Medium, f: MediaFile, found: list[Finding], kept: _Kept
+) -> Mapping[str, str]:
     """The medium's own SHA-256 manifest; what cannot be read of it is V306."""
     try:
-        listed, problems = parse_manifest(medium.read_bytes(f, MANIFEST_LIMIT))
+        data = medium.read_bytes(f, MANIFEST_LIMIT)
+        kept.keep(f, data)
+        listed, problems = parse_manifest(data)
     except MediaError as exc:
         listed, problems = {}, [str(exc).removeprefix(f"{f.raw}: ")]
     found.extend(finding("V306", f.raw, f"manifest {p}") for p in problems)
     return listed
+
+
+def _follow_lower_levels(
+    medium: Medium,
+    resolver: Resolver,
+    directory: ParsedDirectory,
+    dicomdir: MediaFile,
+    found: list[Finding],
+    kept: _Kept,
+) -> ParsedDirectory:
+    """Graft a vendor's lower-level directory files into the tree (media-facts §8: Philips).
+
+    A record that references a file but no SOP Instance is a candidate; when the
+    file is a Media Storage Directory, its root records become the record's
+    children (D125). Each file is followed once (no loops), within a byte budget.
+    """
+    records, reachable = list(directory.records), set(directory.reachable)
+    notes = list(directory.findings)
+    followed = {dicomdir.parts}
+    budget = LOWER_LEVEL_LIMIT
+    queue = [r for r in records if r.file_id and not r.sop_instance_uid]
+    while queue:
+        rec = queue.pop(0)
+        res = resolver.resolve(rec.file_id or ())
+        f = res.file
+        if f is None or f.parts in followed or f.size > budget:
+            continue
+        try:
+            data = medium.read_bytes(f, min(budget, DICOMDIR_LIMIT))
+        except MediaError:
+            continue
+        if data[128:132] != b"DICM":
+            continue
+        lower = parse_dicomdir(data, where=f.raw)
+        if lower.media_storage_sop_class != MEDIA_STORAGE_DIRECTORY:
+            continue
+        followed.add(f.parts)
+        kept.keep(f, data)
+        budget -= len(data)
+        for child in lower.records:
+            child.directory_file = f.raw
+        rec.children.extend(lower.roots)
+        records.extend(lower.records)
+        reachable.update(lower.reachable)
+        notes.extend(lower.findings)
+        place = f"{rec.directory_file or 'DICOMDIR'}@{rec.offset or 0:#x}"
+        found.append(
+            finding(
+                "D125",
+                place,
+                f"{rec.record_type} -> {f.raw}, {len(lower.records)} records followed",
+            )
+        )
+        queue.extend(r for r in lower.records if r.file_id and not r.sop_instance_uid)
+    if len(records) == len(directory.records):
+        return directory
+    return replace(
+        directory, records=records, reachable=frozenset(reachable), findings=tuple(notes)
+    )
 
 
 def take_snapshot(
@@ -116,9 +206,10 @@ def take_snapshot(
     """Read ``medium`` into a snapshot: DICOMDIR parsed, File IDs resolved, headers read."""
     found: list[Finding] = list(medium.findings())
     resolver = Resolver(medium)
+    kept = _Kept()
     manifest = resolver.resolve((MANIFEST_NAME,)).file
     if expected is None and manifest is not None:
-        expected = _read_manifest(medium, manifest, found)
+        expected = _read_manifest(medium, manifest, found, kept)
     dicomdir_res = resolver.resolve(("DICOMDIR",))
     dicomdir = dicomdir_res.file
     directory, dicomdir_sha256 = None, None
@@ -132,6 +223,8 @@ def take_snapshot(
                 dicomdir_sha256 = hashlib.sha256(data).hexdigest()
         except MediaError as exc:
             found.append(finding("D102", dicomdir.raw, str(exc)))
+    if directory is not None and dicomdir is not None:
+        directory = _follow_lower_levels(medium, resolver, directory, dicomdir, found, kept)
     resolutions: dict[int, Resolution] = {}
     referenced: set[tuple[str, ...]] = set()
     for rec in directory.records if directory else ():
@@ -151,6 +244,7 @@ def take_snapshot(
                 referenced=f.parts in referenced,
                 keywords=keywords,
                 hashing=expected is not None,
+                kept=kept.pop(f.parts, None),
             )
         )
         if progress:

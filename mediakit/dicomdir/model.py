@@ -42,6 +42,8 @@ class Record:
     # Set by the parser only:
     offset: int | None = None  # file position of this record's Item tag
     in_use: int = IN_USE
+    directory_file: str | None = None  # a vendor's lower-level directory file it came from
+    damaged: bool = False  # its item was cut short (D102): keys or UIDs may be missing
 
     def walk(self) -> Iterator[tuple[int, Record]]:
         """This record and everything below it, depth first, with depth (0 = self). Iterative."""

@@ -356,6 +356,7 @@ def _record(item: _Item, s: _Scanner) -> tuple[Record, int, int]:
         offset=item.offset,
         # Values other than 0000H read as FFFFH (PS3.3 F.3.2.2)
         in_use=0 if _number(g.get(0x00041410), 2, order) == 0 else IN_USE,
+        damaged=not item.complete,
     )
     return rec, _number(g.get(0x00041400), 4, order) or 0, _number(g.get(0x00041420), 4, order) or 0
 

@@ -1,0 +1,199 @@
+"""check and ls on whole media: what is listed, how often files are read, vendor media, timing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mediakit.check.runner import check_medium
+from mediakit.check.snapshot import take_snapshot
+from mediakit.media import IsoMedium, MediaFile, Medium, open_medium
+from mediakit.profiles import load_profile
+from tests.conftest import SHARED_TESTDATA, needs, run_cli
+from tests.media import _lib
+
+CD = load_profile("STD-GEN-CD")
+QA_CT = SHARED_TESTDATA / "dcm_qa_ct"
+
+
+def test_ls_json_lists_the_course(course_iso: Path) -> None:
+    run = run_cli("ls", course_iso, "--json")
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert (doc["kind"], doc["source"], doc["volume_id"], doc["fileset_id"]) == (
+        "iso",
+        "dicomdir",
+        "MKTEST01",
+        "MKTEST01",
+    )
+    [patient] = doc["patients"]
+    assert patient["patient_id"] == "MK0007000" and patient["patient_name"] == "MKTEST^COURSE7"
+    [study] = patient["studies"]
+    assert study["study_date"] and study["study_id"]
+    modalities = Counter(s["modality"] for s in study["series"])
+    assert modalities == Counter(
+        {"CT": 1, "RTSTRUCT": 1, "RTPLAN": 2, "RTDOSE": 1, "RTRECORD": 1, "REG": 1, "RTIMAGE": 1}
+    )
+    leaves = [i for s in study["series"] for i in s["instances"]]
+    assert len(leaves) == sum(s["count"] for s in study["series"]) == 11
+    assert all(i["present"] for i in leaves)
+    assert Counter(i["record_type"] for i in leaves)["RT PLAN"] == 2
+
+
+def test_ls_text_shows_the_tree(course_iso: Path) -> None:
+    run = run_cli("ls", course_iso)
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith(str(course_iso)) and "volume MKTEST01" in lines[0]
+    assert lines[1].startswith("PATIENT MK0007000")
+    assert any(line.strip().startswith("SERIES CT #1: 4 IMAGE") for line in lines)
+    assert any("RT TREAT RECORD" in line for line in lines)
+
+
+def test_a_medium_without_dicomdir_is_listed_by_scanning(course_dir: Path) -> None:
+    report = check_medium(course_dir, CD)
+    assert [f.code for f in report.findings if f.severity.value == "error"] == ["D101"]
+    doc = json.loads(run_cli("ls", course_dir, "--json").stdout)
+    assert doc["source"] == "scan"
+    series = doc["patients"][0]["studies"][0]["series"]
+    assert sum(s["count"] for s in series) == 11
+
+
+def test_the_guess_is_reported(course_iso: Path, tmp_path: Path, course_dir: Path) -> None:
+    doc = json.loads(run_cli("check", course_iso, "--json").stdout)
+    assert doc["profile"] == "STD-GEN-CD" and doc["profile_guessed"] is True
+    assert [f["code"] for f in doc["findings"]] == ["V305"]
+    usb = tmp_path / "usb"
+    assert run_cli("build", course_dir, "-o", usb, "--profile", "STD-GEN-USB-JPEG").returncode == 0
+    doc = json.loads(run_cli("check", usb, "--json").stdout)
+    assert doc["profile"] == "STD-GEN-USB-JPEG" and doc["status"] == "pass"
+    given = json.loads(run_cli("check", usb, "--profile", "STD-GEN-CD", "--json").stdout)
+    assert given["profile_guessed"] is False
+
+
+class _Counting(Medium):
+    """A medium that counts how often each file is opened."""
+
+    def __init__(self, inner: Medium) -> None:
+        super().__init__(inner.label, list(inner.files()), list(inner.findings()))
+        self.kind, self.volume_id, self.iso = inner.kind, inner.volume_id, inner.iso
+        self.inner = inner
+        self.opened: Counter[str] = Counter()
+
+    def open(self, f: MediaFile):  # type: ignore[no-untyped-def]
+        self.opened[f.raw] += 1
+        return self.inner.open(f)
+
+
+def test_every_file_is_opened_once(course_iso: Path) -> None:
+    """Headers, the DICOMDIR and the manifest hashes come from one open of each file."""
+    with open_medium(course_iso) as medium:
+        assert isinstance(medium, IsoMedium)
+        counting = _Counting(medium)
+        snap = take_snapshot(counting)
+    assert snap.expected is not None  # the medium's SHA256.TXT was verified...
+    assert all(f.sha256 for f in snap.files)  # ...with every file hashed in the same pass
+    assert set(counting.opened.values()) == {1}
+    assert len(counting.opened) == 13
+
+
+@pytest.mark.parametrize("case", ["d106_cycle", "d105_lower_nowhere", "d102_truncated"])
+def test_broken_dicomdirs_finish_in_under_a_second(
+    case: str, tmp_path: Path, course_dir: Path
+) -> None:
+    """A loop, offsets past the end and a truncated DICOMDIR: findings, exit 1, at once."""
+    from tests.test_media_corpus import _load
+
+    medium = tmp_path / "medium"
+    assert run_cli("build", course_dir, "-o", medium, "--format", "dir").returncode == 0
+    (medium / "SHA256.TXT").unlink()
+    target = _load(Path(__file__).parent / "media" / "negative" / case)(medium)
+    started = time.monotonic()
+    report = check_medium(target, CD)
+    assert time.monotonic() - started < 1.0
+    assert any(f.severity.value == "error" for f in report.findings)
+    assert run_cli("check", target).returncode == 1
+
+
+@needs("xorriso")
+def test_joliet_lowercase_image_lists_every_instance(course_iso: Path, tmp_path: Path) -> None:
+    lower = tmp_path / "lower"
+    subprocess.run(["bsdtar", "-xf", str(course_iso), "-C", str(tmp_path)], check=True)
+    for path in sorted(p for p in tmp_path.rglob("*") if p.is_file() and p != course_iso):
+        if path.suffix == ".iso":
+            continue
+        target = lower.joinpath(*(c.lower() for c in path.relative_to(tmp_path).parts))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+    image = tmp_path / "joliet.iso"
+    _lib.run("xorriso", "-as", "mkisofs", "-quiet", "-J", "-V", "MKTEST01", "-o", image, lower)
+    with open_medium(image) as medium:
+        assert medium.iso is not None and medium.iso.joliet
+        aliases = {f.alias for f in medium.files()}
+    assert ("dicomdir",) in aliases
+    doc = json.loads(run_cli("ls", image, "--json").stdout)
+    leaves = [i for s in doc["patients"][0]["studies"][0]["series"] for i in s["instances"]]
+    assert len(leaves) == 11 and all(i["present"] for i in leaves)
+    check = json.loads(run_cli("check", image, "--json").stdout)
+    assert check["counts"]["error"] == 0 and check["counts"]["warning"] == 0
+
+
+# --- real vendor media (../shared/testdata/dcm_qa_ct, read in place) ------------------------
+
+needs_qa_ct = pytest.mark.skipif(not QA_CT.is_dir(), reason="shared dcm_qa_ct data not present")
+
+
+@needs_qa_ct
+def test_vendor_dicomdir_whose_images_are_absent(tmp_path: Path) -> None:
+    """445 records, none of whose files is there: each is reported with its study and series."""
+    medium = tmp_path / "qa"
+    medium.mkdir()
+    shutil.copy(QA_CT / "DICOMDIR", medium / "DICOMDIR")  # a link out would be refused (S402)
+    report = check_medium(medium / "DICOMDIR", CD)
+    missing = [f for f in report.findings if f.code == "D112"]
+    assert len(missing) == 433
+    assert all("(patient " in f.message and "series " in f.message for f in missing)
+    doc = json.loads(run_cli("ls", medium / "DICOMDIR", "--json").stdout)
+    leaves = [
+        i
+        for p in doc["patients"]
+        for s in p["studies"]
+        for se in s["series"]
+        for i in se["instances"]
+    ]
+    assert len(leaves) == 433 and not any(i["present"] for i in leaves)
+
+
+@needs_qa_ct
+def test_philips_multilevel_dicomdir_is_followed() -> None:
+    """STUDY records pointing at lower-level DIRFILEs, no offsets (pydicom raises KeyError)."""
+    medium = QA_CT / "In" / "Philips"
+    report = check_medium(medium, CD)
+    codes = Counter(f.code for f in report.findings)
+    assert codes["D125"] == 2 + 9  # 2 STUDY and 9 SERIES records point at DIRFILEs
+    present = [f for f in report.snapshot.files if f.header and not f.header.is_directory]
+    assert len(present) == 8
+    doc = json.loads(run_cli("ls", medium, "--json").stdout)
+    series = [se for p in doc["patients"] for s in p["studies"] for se in s["series"]]
+    leaves = [i for se in series for i in se["instances"]]
+    assert len(leaves) == 433 and sum(i["present"] for i in leaves) == 8
+    assert len(series) == 9 and {se["modality"] for se in series} == {"CT"}
+    assert codes["D112"] == 433 - 8
+    run = run_cli("check", medium)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+
+
+def test_check_on_a_zip_and_on_a_dicomdir_path(course_dir: Path, tmp_path: Path) -> None:
+    zipped = tmp_path / "course.zip"
+    assert run_cli("build", course_dir, "-o", zipped, "--format", "zip").returncode == 0
+    assert run_cli("check", zipped, "--profile", "STD-GEN-CD").returncode == 0
+    folder = tmp_path / "folder"
+    assert run_cli("build", course_dir, "-o", folder, "--format", "dir").returncode == 0
+    doc = json.loads(run_cli("check", folder / "DICOMDIR", "--json").stdout)
+    assert doc["kind"] == "dir" and doc["status"] == "pass" and doc["files"] == 13
+    shutil.rmtree(folder)
