@@ -150,9 +150,8 @@ def write_iso(
 class ExtentReader(io.RawIOBase):
     """A read-only, seekable stream over a file's extents inside an open image."""
 
-    def __init__(self, image: BinaryIO, extents: tuple[tuple[int, int], ...], name: str) -> None:
+    def __init__(self, image: BinaryIO, extents: tuple[tuple[int, int], ...]) -> None:
         super().__init__()
-        self.name = name  # pydicom names the stream in its messages
         self._image = image
         self._extents = extents
         self._size = sum(length for _, length in extents)
@@ -219,8 +218,11 @@ def _walk(
     stack: list[tuple[str, Any]] = [("", iso.get_record(**{f"{kind}_path": "/"}))]
     while stack:
         prefix, directory = stack.pop()
+        # A file over 4 GiB has one record per extent (ECMA-119 9.1.6, multi-extent flag);
+        # the first one leads to the others through data_continuation.
+        continued = {id(r.data_continuation) for r in directory.children if r.data_continuation}
         for rec in directory.children:
-            if rec.is_dot() or rec.is_dotdot():
+            if rec.is_dot() or rec.is_dotdot() or id(rec) in continued:
                 continue
             name = decode(rec.file_identifier())
             path = f"{prefix}{name}"

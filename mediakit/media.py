@@ -200,7 +200,7 @@ class IsoMedium(Medium):
 
     def open(self, f: MediaFile) -> BinaryIO:
         assert isinstance(f.handle, tuple)
-        return io.BufferedReader(ExtentReader(self._image, f.handle, f.raw), 1 << 16)
+        return io.BufferedReader(ExtentReader(self._image, f.handle), 1 << 16)
 
     def close(self) -> None:
         self._image.close()

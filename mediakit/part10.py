@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
 import pydicom
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
@@ -217,7 +218,7 @@ def _read_header(fp: BinaryIO, size: int, keywords: Collection[str], where: str)
     for kw in (*keywords, "SpecificCharacterSet"):
         try:
             if kw in ds:
-                keys[kw] = ds[kw]
+                keys[kw] = _load(ds[kw])
         except Exception:  # a value pydicom cannot convert is absent for our purposes
             continue
     return Header(
@@ -235,12 +236,49 @@ def _read_header(fp: BinaryIO, size: int, keywords: Collection[str], where: str)
     )
 
 
+class _Nameless:
+    """A stream pydicom sees without a name, so it re-reads deferred values from the stream.
+
+    Given an object with a ``name`` (an open file, a ZIP member, an image's
+    stream), pydicom re-opens that *name as a path* to read a deferred value:
+    another file's bytes, or a path a medium chose. Values over ``defer_size``
+    are deferred so that a hostile declared length is never allocated.
+    """
+
+    def __init__(self, fp: BinaryIO) -> None:
+        self._fp = fp
+
+    def read(self, size: int = -1) -> bytes:
+        return self._fp.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fp.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fp.tell()
+
+
+def _load(elem: DataElement) -> DataElement:
+    """Read every nested value of an element now, while its stream is still open."""
+    stack = list(elem.value) if elem.VR == "SQ" else []
+    while stack:
+        for nested in stack.pop():  # iterating converts raw and deferred elements
+            if nested.VR == "SQ":
+                stack.extend(nested.value)
+    return elem
+
+
 def _parse(fp: BinaryIO, where: str) -> Dataset:
     """pydicom, told to be tolerant and quiet; anything it cannot read is not DICOM."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            ds = pydicom.dcmread(fp, force=True, stop_before_pixels=True, defer_size=4096)
+            ds = pydicom.dcmread(
+                _Nameless(fp),  # read, seek and tell are all pydicom needs
+                force=True,
+                stop_before_pixels=True,
+                defer_size=4096,
+            )
             # A bare dataset (no DICM) is only DICOM if it names its SOP Class as a UID:
             # force=True otherwise "reads" text and PDFs as garbage elements.
             if not ds.file_meta and not _UID_RE.match(_text(ds.get("SOPClassUID", ""))):

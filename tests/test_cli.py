@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,23 @@ def test_quiet_prints_only_the_summary(course_iso: Path) -> None:
     run = run_cli("check", course_iso, "--quiet")
     assert run.returncode == 0
     assert run.stdout.strip().splitlines() == ["STD-GEN-CD: 0 errors, 0 warnings in 13 files (OK)"]
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="util-linux script not installed")
+def test_a_progress_bar_only_on_a_terminal(course_iso: Path) -> None:
+    """On a pseudo-terminal (util-linux script) check draws a bar on stderr; never otherwise."""
+
+    def on_tty(*args: str) -> str:
+        command = " ".join([sys.executable, "-m", "mediakit", *args])
+        run = subprocess.run(
+            ["script", "-q", "-e", "-c", f"stty cols 120 rows 40; {command}", "/dev/null"],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        return run.stdout
+
+    assert "reading:" in on_tty("check", str(course_iso))
+    assert "reading:" not in on_tty("check", str(course_iso), "--quiet")
+    assert "reading:" not in on_tty("check", str(course_iso), "--json")
+    assert "reading:" not in run_cli("check", course_iso).stderr  # not a terminal
