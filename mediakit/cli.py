@@ -213,7 +213,7 @@ def build(
                 "read back and verified"
             )
         else:
-            click.echo("nothing written: fix the errors above (or drop --no-fix)")
+            click.echo("nothing written: fix the errors above (or drop --no-fix, --strict)")
     sys.exit(1 if has_errors(found) else 0)
 
 

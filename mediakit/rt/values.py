@@ -8,6 +8,7 @@ rest of the graph.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -17,12 +18,14 @@ from pydicom.multival import MultiValue
 
 def raw(ds: Dataset, kw: str) -> Any:
     """The value of ``kw`` in ``ds``, or None when absent or undecodable."""
-    try:
-        if kw not in ds:
+    with warnings.catch_warnings():  # pydicom warns about invalid values as it decodes them
+        warnings.simplefilter("ignore")
+        try:
+            if kw not in ds:
+                return None
+            return ds[kw].value
+        except Exception:  # a value pydicom cannot decode is absent for our purposes
             return None
-        return ds[kw].value
-    except Exception:  # a value pydicom cannot decode is absent for our purposes
-        return None
 
 
 def text(ds: Dataset, kw: str) -> str:
