@@ -17,8 +17,10 @@ from typing import Literal
 
 from pydicom.uid import generate_uid
 
+from mediakit import rt
 from mediakit._types import Progress
 from mediakit.check.part10 import FIXABLE, file_findings
+from mediakit.check.rt import rt_findings
 from mediakit.check.runner import Report, check_medium
 from mediakit.dicomdir.encode import encode_dicomdir
 from mediakit.dicomdir.layout import Layout, Placed, all_keywords, lay_out
@@ -36,6 +38,8 @@ _FILESET_ID = re.compile(r"^[A-Z0-9_ ]{0,16}$")  # PS3.3 F.3.2.1, PS3.12 F: also
 # DICOMDIR, directory records and ISO 9660 structures: a generous allowance per file and volume.
 _OVERHEAD_PER_FILE = 2048 + 512
 _OVERHEAD_PER_VOLUME = 1 << 20
+# Findings that report a fix the builder made: --no-fix, not --strict, decides about them.
+_FIX_CODES = FIXABLE | {"D122"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,15 +138,23 @@ def build_medium(
     fmt: Format | None = None,
     volume_id: str | None = None,
     fix: bool = True,
+    with_references: bool = False,
+    strict: bool = False,
     progress: Progress | None = None,
 ) -> BuildResult:
     """Build a conformant medium from ``sources`` at ``out``.
+
+    With ``with_references``, files named in ``sources`` are the selection and
+    folders, ZIPs and media are pools: only the selection and what it needs
+    (:func:`mediakit.rt.with_references`) go onto the medium. With ``strict``,
+    warnings about the content (R rules, skipped files) are errors; fixes stay
+    warnings (``fix=False`` makes them errors).
 
     Raises
     ------
     InputError
         Missing inputs, a named file that is not DICOM, an existing or unwritable output,
-        a bad volume id.
+        a bad volume id, ``with_references`` without a named file.
     InternalError
         The medium just written does not pass its own check.
     """
@@ -158,13 +170,19 @@ def build_medium(
 
     with tempfile.TemporaryDirectory(prefix="mediakit-") as tmp:
         staging = Path(tmp)
-        collected = collect(sources, staging / "in", keywords=all_keywords(profile))
+        keywords = (*all_keywords(profile), *rt.KEYWORDS)
+        collected = collect(sources, staging / "in", keywords=keywords)
         if not collected.instances and not has_errors(collected.findings):
             raise InputError(f"{', '.join(map(str, sources))}: no DICOM instances found")
+        if with_references:
+            collected = select_with_references(collected)
         normal, norm_found = normalise(collected, profile, staging, fix=fix)
         placed = [Placed(_header(n), n.transfer_syntax, n.instance.label) for n in normal]
         layout = lay_out(placed, profile, fix=fix)
         found = [*collected.findings, *norm_found, *layout.findings, *_capacity(profile, normal)]
+        found += rt_findings((i.label, i.header.keys) for i in collected.instances)
+        if strict:
+            found = [_strictly(f) for f in found]
         total = sum(n.size for n in normal)
         if has_errors(found):
             return BuildResult(
@@ -211,6 +229,33 @@ def build_medium(
     )
 
 
+def select_with_references(collected: Collected) -> Collected:
+    """The named instances and what they need from the pools (``--with-references``).
+
+    Raises
+    ------
+    InputError
+        When no file was named: there is nothing to start from.
+    """
+    named = {i.header.sop_instance_uid for i in collected.instances if i.named}
+    if not named:
+        raise InputError(
+            "--with-references: name at least one file (the plan) on the command line; "
+            "folders, ZIPs and media are only searched for what it references"
+        )
+    graph = rt.build_graph((i.label, i.header.keys) for i in collected.instances)
+    keep = rt.with_references(graph, named)
+    chosen = tuple(i for i in collected.instances if i.header.sop_instance_uid in keep)
+    return Collected(chosen, collected.findings)
+
+
+def _strictly(f: Finding) -> Finding:
+    """--strict: a warning about the content becomes an error (fixes are --no-fix's)."""
+    if f.severity is not Severity.WARNING or f.code in _FIX_CODES:
+        return f
+    return Finding(f.code, Severity.ERROR, f.path, f"{f.message} (--strict)", f.ref)
+
+
 def _header(n: Normalised) -> Header:
     return n.instance.header
 
@@ -246,4 +291,11 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-__all__ = ["BuildResult", "build_medium", "copy_file", "default_volume_id", "normalise"]
+__all__ = [
+    "BuildResult",
+    "build_medium",
+    "copy_file",
+    "default_volume_id",
+    "normalise",
+    "select_with_references",
+]

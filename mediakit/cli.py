@@ -135,6 +135,17 @@ def main() -> None:
     help="Volume identifier = File-set ID (A-Z 0-9 _, 16 at most); default from the output name.",
 )
 @click.option("--no-fix", is_flag=True, help="Report what would be fixed as errors; write nothing.")
+@click.option(
+    "--with-references",
+    is_flag=True,
+    help="Files named are the selection; folders, ZIPs and media are searched only for the "
+    "structure set, images and dose the selection needs.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Warnings about the content (e.g. a missing RT reference) are errors; write nothing.",
+)
 @json_option
 @quiet_option
 def build(
@@ -144,6 +155,8 @@ def build(
     fmt: str | None,
     volume_id: str | None,
     no_fix: bool,
+    with_references: bool,
+    strict: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -158,6 +171,7 @@ def build(
       mediakit build export/ -o transfer.iso
       mediakit build plan.dcm ct/ -o usb --profile STD-GEN-USB-JPEG
       mediakit build export/ -o transfer.iso --no-fix --json
+      mediakit build RP.dcm export/ --with-references --strict -o plan.iso
     """
     from mediakit.build import build_medium
     from mediakit.render import findings_doc, summary_line
@@ -171,6 +185,8 @@ def build(
             fmt=fmt,  # type: ignore[arg-type]
             volume_id=volume_id,
             fix=not no_fix,
+            with_references=with_references,
+            strict=strict,
             progress=progress,
         )
     found = list(result.findings)
@@ -200,7 +216,7 @@ def build(
                 "read back and verified"
             )
         else:
-            click.echo("nothing written: fix the errors above (or drop --no-fix)")
+            click.echo("nothing written: fix the errors above (or drop --no-fix, --strict)")
     sys.exit(1 if has_errors(found) else 0)
 
 

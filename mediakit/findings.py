@@ -148,6 +148,41 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
             "PS3.10 §8.2; CVE-2026-32711",
         ),
         "S402": Code(E, "Symbolic link on the medium leads outside it", "PS3.12"),
+        # --- R: RT references (IEC TR 62266) ------------------------------------
+        "R501": Code(
+            W, "Referenced RT Structure Set is not on the medium", "PS3.3 C.8.8.9, C.8.8.4"
+        ),
+        "R502": Code(W, "Referenced image is not on the medium", "PS3.3 C.8.8.5, C.20.2, C.20.3"),
+        "R503": Code(
+            W, "Referenced RT Plan is not on the medium", "PS3.3 C.8.8.3, C.8.8.17, C.8.8.2"
+        ),
+        "R504": Code(
+            I,
+            "Referenced related object is not on the medium (not needed to use this one)",
+            "PS3.3 C.8.8.3, C.8.8.9, C.8.8.13, C.8.8.17",
+        ),
+        "R505": Code(
+            E,
+            "Frame of Reference differs between objects that must share it",
+            "PS3.3 C.7.4.1, C.8.8.5, C.20.2",
+        ),
+        "R506": Code(W, "Dose Summation Type does not fit the dose's references", "PS3.3 C.8.8.3"),
+        "R507": Code(W, "RT Plan references more than one RT Structure Set", "PS3.3 C.8.8.9"),
+        "R508": Code(
+            W,
+            "Structure set no plan uses contours the same images as a plan's structure set",
+            "PS3.3 C.8.8.9; IEC TR 62266",
+        ),
+        "R509": Code(W, "RT object connected to nothing on the medium (orphan)", "IEC TR 62266"),
+        "R510": Code(E, "Referenced object belongs to another patient", "PS3.3 C.7.1.1"),
+        "R511": Code(
+            W, "Referenced SOP Class differs from the referenced object's", "PS3.3 Table 10-11"
+        ),
+        "R512": Code(
+            W,
+            "Referenced beam, fraction group or setup is not in the referenced plan",
+            "PS3.3 C.8.8.2, C.8.8.21, C.8.8.22, C.8.8.26",
+        ),
     }
 )
 

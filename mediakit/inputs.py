@@ -31,6 +31,7 @@ class Instance:
     path: Path
     label: str  # how to name it in findings: the path the user gave, or archive:member
     header: Header
+    named: bool = False  # a file named on the command line (not found in a folder or archive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +125,14 @@ def collect(
         if not header.sop_instance_uid:
             found.append(finding("P108", label, "SOPInstanceUID missing"))
             continue
-        instance = Instance(path, label, header)
+        instance = Instance(path, label, header, named)
         seen = by_uid.get(header.sop_instance_uid)
         if seen is None:
             by_uid[header.sop_instance_uid] = instance
         elif not _same_content(seen.path, path):
             found.append(finding("F206", label, f"{header.sop_instance_uid} also in {seen.label}"))
+        elif named and not seen.named:  # also found in a folder: it still counts as named
+            by_uid[header.sop_instance_uid] = instance
         if progress:
             progress(done, len(candidates))
     return Collected(tuple(by_uid[u] for u in sorted(by_uid)), tuple(found))

@@ -215,12 +215,14 @@ def _read_header(fp: BinaryIO, size: int, keywords: Collection[str], where: str)
         ts = encoded
     group2 = any(elem.tag.group == 0x0002 for elem in ds)
     keys = Dataset()
-    for kw in (*keywords, "SpecificCharacterSet"):
-        try:
-            if kw in ds:
-                keys[kw] = _load(ds[kw])
-        except Exception:  # a value pydicom cannot convert is absent for our purposes
-            continue
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid values are reported by rules, not by pydicom
+        for kw in (*keywords, "SpecificCharacterSet"):
+            try:
+                if kw in ds:
+                    keys[kw] = _load(ds[kw])
+            except Exception:  # a value pydicom cannot convert is absent for our purposes
+                continue
     return Header(
         size=size,
         preamble=preamble,

@@ -118,6 +118,15 @@ def _record_tables() -> tuple[Mapping[str, str], Mapping[str, frozenset[str]]]:
     return MappingProxyType(dict(data["record_type"])), MappingProxyType(allowed)
 
 
+@cache
+def standard_table(name: str) -> Mapping[str, Any]:
+    """Another table from ``profiles/`` (e.g. ``rt_objects.toml``), parsed but not interpreted.
+
+    The module that owns the table validates it; this only reads it once.
+    """
+    return MappingProxyType(_read(name))
+
+
 def record_type_for(sop_class_uid: str) -> str | None:
     """Directory Record Type for a SOP Class (PS3.3 Table F.4-1), or None when unknown."""
     return _record_tables()[0].get(str(sop_class_uid))

@@ -17,6 +17,7 @@ from mediakit.check.runner import Report
 from mediakit.check.snapshot import Snapshot
 from mediakit.dicomdir.model import Record
 from mediakit.findings import Finding, counts, has_errors
+from mediakit.rt import Graph, build_graph, node_of, summarise
 
 JSON_FORMAT = 1
 
@@ -63,8 +64,17 @@ def _text(ds: Dataset, kw: str) -> str:
     return str(ds[kw].value).strip()
 
 
-def _leaf(rec: Record, snap: Snapshot) -> dict[str, Any]:
+def _rt(where: str, ds: Dataset, graph: Graph, uid: str, sop_class: str) -> Any:
+    """The leaf's ``rt`` object: the RT summary of the file (or of its record), else None."""
+    node = graph.nodes.get(uid)
+    if node is None or node.where != where:
+        node = node_of(where, ds, uid=uid, sop_class_uid=sop_class)
+    return summarise(node, graph) if node is not None else None
+
+
+def _leaf(rec: Record, snap: Snapshot, graph: Graph) -> dict[str, Any]:
     facts = snap.facts_for(rec)
+    head = facts.header if facts is not None else None
     return {
         "record_type": rec.record_type,
         "file_id": "/".join(rec.file_id) if rec.file_id else None,
@@ -72,13 +82,20 @@ def _leaf(rec: Record, snap: Snapshot) -> dict[str, Any]:
         "sop_class_uid": rec.sop_class_uid,
         "sop_instance_uid": rec.sop_instance_uid,
         "instance_number": _text(rec.keys, "InstanceNumber"),
+        "rt": _rt(
+            facts.file.raw if facts is not None else "",
+            head.keys if head is not None else rec.keys,
+            graph,
+            rec.sop_instance_uid or "",
+            rec.sop_class_uid or "",
+        ),
     }
 
 
 _LEVELS = ("PATIENT", "STUDY", "SERIES")
 
 
-def tree_from_dicomdir(snap: Snapshot) -> list[dict[str, Any]]:
+def tree_from_dicomdir(snap: Snapshot, graph: Graph | None = None) -> list[dict[str, Any]]:
     """Patients with their studies, series and instances, as the DICOMDIR records them.
 
     Every record that references an instance is listed under its nearest PATIENT,
@@ -87,6 +104,7 @@ def tree_from_dicomdir(snap: Snapshot) -> list[dict[str, Any]]:
     the DICOMDIR lacks is filled from the instance's own header.
     """
     assert snap.directory is not None
+    graph = graph or _graph(snap)
     # (patient, study, series) records or None -> leaves; insertion order is DICOMDIR order
     groups: dict[tuple[int, int, int], tuple[list[Dataset | None], list[dict[str, Any]]]] = {}
     for root in snap.directory.roots:
@@ -106,7 +124,7 @@ def tree_from_dicomdir(snap: Snapshot) -> list[dict[str, Any]]:
             key = (id(levels[0]), id(levels[1]), id(levels[2]))
             keys, leaves = groups.setdefault(key, ([r.keys if r else None for r in levels], []))
             keys[:] = [k if k is not None else header for k in keys]  # a level the DICOMDIR lacks
-            leaves.append(_leaf(rec, snap))
+            leaves.append(_leaf(rec, snap, graph))
     return _nest(groups)
 
 
@@ -125,8 +143,13 @@ def _nest(
     ]
 
 
-def tree_from_files(snap: Snapshot) -> list[dict[str, Any]]:
+def _graph(snap: Snapshot) -> Graph:
+    return build_graph((f.file.raw, f.header.keys) for f in snap.files if f.header is not None)
+
+
+def tree_from_files(snap: Snapshot, graph: Graph | None = None) -> list[dict[str, Any]]:
     """The same tree built from the files' headers, for media without a usable DICOMDIR."""
+    graph = graph or _graph(snap)
     nest: dict[str, dict[str, dict[str, list[tuple[Dataset, dict[str, Any]]]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list))
     )
@@ -141,6 +164,7 @@ def tree_from_files(snap: Snapshot) -> list[dict[str, Any]]:
             "sop_class_uid": f.header.sop_class_uid,
             "sop_instance_uid": f.header.sop_instance_uid,
             "instance_number": _text(k, "InstanceNumber"),
+            "rt": _rt(f.file.raw, k, graph, f.header.sop_instance_uid, f.header.sop_class_uid),
         }
         nest[_text(k, "PatientID")][_text(k, "StudyInstanceUID")][
             _text(k, "SeriesInstanceUID")
@@ -222,4 +246,47 @@ def ls_text(doc: dict[str, Any]) -> list[str]:
                     f"    SERIES {se['modality'] or '-'} #{se['series_number'] or '-'}: "
                     f"{se['count']} {'/'.join(kinds)}{gone}  {se['series_instance_uid']}"
                 )
+                lines.extend(f"      {rt_line(i['rt'])}" for i in se["instances"] if i["rt"])
     return lines
+
+
+def _n(count: int | None, noun: str) -> str:
+    return f"{'?' if count is None else count} {noun}{'s' * (count != 1)}"
+
+
+def rt_line(rt: dict[str, Any]) -> str:
+    """One line of what a physicist looks for in an RT object (``ls``)."""
+    label = f" {rt['label']!r}" if rt.get("label") else ""
+    if rt.get("name") and rt["name"] != rt.get("label"):
+        label += f" ({rt['name']})"
+    refs = rt["references"]
+    missing = [r for r in refs if r["present"] is False]
+    if "beams" in rt:
+        parts = [_n(rt["number_of_beams"], "beam"), _n(rt["fractions_planned"], "fraction")]
+        if rt["application_setups"]:
+            parts.append(_n(rt["application_setups"], "application setup"))
+        if rt["prescription_dose"] is not None:
+            parts.append(f"{rt['prescription_dose']:g} Gy prescribed")
+        detail = ", ".join(parts)
+    elif "rois" in rt:
+        names = ", ".join(r["name"] or "?" for r in rt["rois"][:6])
+        more = ", ..." if len(rt["rois"]) > 6 else ""
+        detail = (
+            f"{_n(rt['number_of_rois'], 'ROI')} ({names}{more}) on "
+            f"{_n(rt['referenced_images'], 'image')} ({rt['referenced_images_present']} here)"
+        )
+    elif "summation_type" in rt:
+        detail = f"{rt['units'] or '?'} {rt['dose_type'] or '?'}, summation {rt['summation_type']}"
+    elif "treatment_date" in rt:
+        numbers = ", ".join(map(str, rt["fraction_numbers"])) or "-"
+        planned = rt["fractions_planned"] if rt["fractions_planned"] is not None else "?"
+        detail = f"treated {rt['treatment_date'] or '-'}, fraction {numbers} of {planned}"
+        if rt["fractions_delivered"] is not None:
+            detail += f", {rt['fractions_delivered']} delivered"
+    elif "frames_of_reference" in rt:
+        detail = f"joins {_n(len(rt['frames_of_reference']), 'frame')} of reference"
+    else:
+        beam = rt.get("referenced_beam_number")
+        detail = f"beam {beam}" if beam is not None else "-"
+    gone = f"; missing here: {', '.join(r['role'] for r in missing)}" if missing else ""
+    return f"{rt['type']}{label}: {detail}{gone}"

@@ -113,10 +113,13 @@ def test_volume_id_is_the_fileset_id(course_iso: Path) -> None:
 def test_pydicom_rt_files_build_with_warnings(pydicom_rt: Path, tmp_path: Path) -> None:
     run = run_cli("build", pydicom_rt, "-o", tmp_path / "pd.iso", "--json")
     assert run.returncode == 0, run.stderr
+    assert run.stderr == ""  # pydicom's complaints about odd values do not leak out
     doc = json.loads(run.stdout)
     assert doc["counts"]["error"] == 0 and doc["rewritten"] == 3
     by_file: dict[str, set[str]] = {}
     for f in doc["findings"]:
+        if f["code"].startswith("R"):  # the RT references (tests/test_rt_*.py)
+            continue
         assert f["severity"] == "warning", f
         by_file.setdefault(Path(f["path"]).name, set()).add(f["code"])
     assert by_file["rtplan.dcm"] == {"P104", "P105", "D122"}  # implicit, stale meta, no Inst. No.
@@ -133,8 +136,9 @@ def test_pydicom_rt_files_fail_with_no_fix(pydicom_rt: Path, tmp_path: Path) -> 
     assert run.returncode == 1, run.stderr
     doc = json.loads(run.stdout)
     assert doc["status"] == "fail" and doc["output"] is None
-    assert {f["severity"] for f in doc["findings"]} == {"error"}
-    assert codes(doc["findings"]) >= Counter({"P105": 3, "P104": 2, "P101": 1, "D122": 2})
+    assert {f["severity"] for f in doc["findings"] if f["code"][0] in "PD"} == {"error"}
+    fixes = Counter(f["code"] for f in doc["findings"] if f["code"][0] in "PD")
+    assert fixes == Counter({"P105": 3, "P104": 2, "P101": 1, "D122": 4})
     assert not out.exists() and leftovers(tmp_path) == []
 
 

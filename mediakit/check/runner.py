@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Final
 
 from mediakit._types import Progress
-from mediakit.check import dicomdir, fileset, volume
+from mediakit.check import dicomdir, fileset, rt, volume
 from mediakit.check.part10 import file_findings
 from mediakit.check.snapshot import Snapshot, take_snapshot, unreadable_snapshot
 from mediakit.errors import MediaError
@@ -61,6 +61,7 @@ CHECKS: Final[Mapping[str, Check]] = MappingProxyType(
         "V303": volume.v303_capacity,
         "V304": volume.v304_medium_kind,
         "V306": volume.v306_manifest,
+        "R5xx": rt.rt_rules,
     }
 )
 

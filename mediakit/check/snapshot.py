@@ -26,6 +26,7 @@ from mediakit.manifest import MANIFEST_LIMIT, MANIFEST_NAME, parse_manifest
 from mediakit.media import MediaFile, Medium, Resolution, Resolver
 from mediakit.part10 import MEDIA_STORAGE_DIRECTORY, Header, read_header_stream
 from mediakit.profiles import load_profile, profile_ids
+from mediakit.rt import KEYWORDS as RT_KEYWORDS
 
 DICOMDIR_LIMIT: Final = 512 << 20  # a 200k-record DICOMDIR is ~60 MB; beyond this is hostile
 LOWER_LEVEL_LIMIT: Final = 1 << 30  # all vendor lower-level directory files together
@@ -233,7 +234,11 @@ def take_snapshot(
             resolutions[id(rec)] = res
             if res.file is not None:
                 referenced.add(res.file.parts)
-    keywords = tuple(dict.fromkeys(k for p in profile_ids() for k in all_keywords(load_profile(p))))
+    keywords = tuple(
+        dict.fromkeys(
+            (*(k for p in profile_ids() for k in all_keywords(load_profile(p))), *RT_KEYWORDS)
+        )
+    )
     others = [f for f in medium.files() if dicomdir is None or f.parts != dicomdir.parts]
     facts: list[FileFacts] = []
     for done, f in enumerate(others, 1):
