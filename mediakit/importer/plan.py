@@ -171,8 +171,8 @@ def plan_import(snap: Snapshot, bare: Mapping[tuple[str, ...], FileFacts] | None
             why = facts.error or "not a DICOM file"
             results.append(_skip(Outcome.UNREADABLE, finding("I501", raw, why), file_id=raw))
             return
-        if facts.header.sop_class_uid == MEDIA_STORAGE_DIRECTORY:
-            return  # a nested DICOMDIR (Philips DIRFILE): not an instance
+        if _is_directory(facts.header):
+            return  # a nested DICOMDIR (Philips DIRFILE, a whole disc copied): not an instance
         problem = identity_problem(facts.header, raw)
         if problem is not None:
             outcome, why_not = problem
@@ -193,13 +193,21 @@ def plan_import(snap: Snapshot, bare: Mapping[tuple[str, ...], FileFacts] | None
             continue
         if facts.header is None and facts.error is None:
             continue  # not DICOM and not referenced: README, INDEX.HTM, viewers
-        if facts.header is not None and facts.header.sop_class_uid != MEDIA_STORAGE_DIRECTORY:
+        if facts.header is not None and not _is_directory(facts.header):
             scanned += 1
         consider(facts, "scan")
     if scanned:
         why = "no usable DICOMDIR" if not _usable(snap) else "not referenced by the DICOMDIR"
         found.append(finding("I505", snap.label, f"{scanned} instance(s): {why}"))
     return Plan(tuple(candidates), tuple(results), tuple(found))
+
+
+def _is_directory(header: Header) -> bool:
+    """A DICOMDIR: its class is in the File Meta only (it has no SOP Common module)."""
+    return MEDIA_STORAGE_DIRECTORY in (
+        header.sop_class_uid,
+        header.meta.get("MediaStorageSOPClassUID"),
+    )
 
 
 def _usable(snap: Snapshot) -> bool:

@@ -24,7 +24,6 @@ import fcntl
 import hashlib
 import os
 import re
-import signal
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -33,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from mediakit.errors import InputError, MediaError, MediakitError
+from mediakit.errors import InputError, MediakitError
 from mediakit.findings import Finding, finding
+from mediakit.importer.files import KILL_HOOK_ENV, KillHook, chunks, fsync_dir, fsync_file
 from mediakit.importer.index import Index, Row
 from mediakit.importer.log import ImportLog, now
 from mediakit.importer.plan import Candidate, identity, identity_problem, text, uid_problem
@@ -49,30 +49,11 @@ LOG_NAME: Final = "import-log.jsonl"
 CONFLICTS: Final = "conflicts"
 TMP: Final = ".tmp"
 _LOCK: Final = ".lock"
-_CHUNK: Final = 1 << 20
 _INSTANCE_FILE: Final = re.compile(r"^([0-9.]{1,64})\.dcm$")
-
-# Test hook (README, "Tests"): MEDIAKIT_TEST_KILL_AT=POINT:N sends SIGKILL to this
-# process the Nth time an import reaches POINT: "copied" (temporary file fsynced),
-# "renamed" (file in place, row not yet committed) or "committed" (row committed,
-# not yet logged). Unset, as in all normal use, it does nothing.
-KILL_HOOK_ENV: Final = "MEDIAKIT_TEST_KILL_AT"
 
 
 class StoreWriteError(InputError):
     """The store cannot be written (disk full, permissions, a planted link): the import stops."""
-
-
-class _KillHook:
-    def __init__(self) -> None:
-        point, _, n = os.environ.get(KILL_HOOK_ENV, "").partition(":")
-        self.point, self.left = point, int(n) if n.isdigit() else 0
-
-    def reached(self, point: str) -> None:
-        if self.left and point == self.point:
-            self.left -= 1
-            if not self.left:
-                os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,19 +62,6 @@ class Source:
 
     medium: str
     volume_id: str | None
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb+") as fp:
-        os.fsync(fp.fileno())
 
 
 def _rel(path: str) -> tuple[str, ...]:
@@ -128,7 +96,7 @@ class Store:
         self.log = log
         self.findings: list[Finding] = []
         self._orphans: set[str] = set()
-        self._hook = _KillHook()
+        self._hook = KillHook()
         self._tmp = root / TMP
         self._run = uuid.uuid4().hex[:12]
         self._n = 0
@@ -207,16 +175,25 @@ class Store:
         """
         sha = hashlib.sha256()
         with medium.open(cand.file) as src, open(dst, "xb") as out:
-            while True:
-                try:
-                    chunk = src.read(_CHUNK)
-                except OSError as exc:
-                    raise MediaError(f"cannot be read ({exc.strerror or exc})") from None
-                if not chunk:
-                    break
+            for chunk in chunks(src):
                 sha.update(chunk)
                 out.write(chunk)
         return sha.hexdigest()
+
+    def _present(self, medium: Medium, cand: Candidate) -> tuple[Row, str] | None:
+        """The row holding exactly these bytes, when the index has the UID: one read, no write.
+
+        A rerun over a whole DVD then reads it once and writes nothing.
+        """
+        row = self.index.get(cand.header.sop_instance_uid)
+        if row is None:
+            return None
+        sha = hashlib.sha256()
+        with medium.open(cand.file) as src:
+            for chunk in chunks(src):
+                sha.update(chunk)
+        digest = sha.hexdigest()
+        return (row, digest) if digest in (row.sha256, row.source_sha256) else None
 
     def ingest(self, medium: Medium, cand: Candidate, source: Source) -> InstanceResult:
         """Bring one candidate into the store; every outcome is logged and returned."""
@@ -252,6 +229,16 @@ class Store:
             Outcome.UNREADABLE, where, cand.header.sop_instance_uid, cand.header.sop_class_uid
         )
         try:
+            if (present := self._present(medium, cand)) is not None:
+                known, digest = present
+                return InstanceResult(
+                    Outcome.ALREADY_PRESENT,
+                    where,
+                    known.sop_instance_uid,
+                    known.sop_class_uid,
+                    path=known.path,
+                    sha256=digest,
+                )
             sha = self._copy(medium, cand, raw)
             header = read_header(raw, keywords=KEYWORDS)  # the bytes we hold, not the snapshot
         except StoreWriteError:
@@ -307,14 +294,14 @@ class Store:
 
     def _place(self, tmp: Path, rel: str) -> int:
         """fsync the temporary, rename it into place, fsync the folders; return its size."""
-        _fsync_file(tmp)
+        fsync_file(tmp)
         self._hook.reached("copied")
         final = self.root.joinpath(*_rel(rel))
         self._makedirs(final.parent)
         if final.exists() or final.is_symlink():
             raise StoreWriteError(f"{rel}: appeared in the store during the import; not replaced")
         os.rename(tmp, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         self._hook.reached("renamed")
         return final.stat().st_size
 
@@ -330,7 +317,7 @@ class Store:
             raise StoreWriteError(f"{here}: leads outside the store (a link?); nothing written")
         for d in reversed(missing):
             d.mkdir()
-            _fsync_dir(d.parent)
+            fsync_dir(d.parent)
 
     def _conflict(
         self, base: InstanceResult, raw: Path, row: Row, source: Source
@@ -340,10 +327,10 @@ class Store:
         rel = f"{CONFLICTS}/{base.sop_instance_uid}/{base.sha256}.dcm"
         final = self.root.joinpath(*_rel(rel))
         if not final.exists():
-            _fsync_file(raw)
+            fsync_file(raw)
             self._makedirs(final.parent)
             os.rename(raw, final)
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         self.index.add_conflict(
             base.sop_instance_uid,
             base.sha256,

@@ -233,3 +233,72 @@ def test_json_document_keys(small_course: Path, tmp_path: Path) -> None:
         "status", "attempts", "codes",
     ]  # fmt: skip
     assert doc["format"] == 1 and doc["command"] == "import"
+
+
+def test_files_without_rows_are_indexed_or_set_aside(small_course: Path, tmp_path: Path) -> None:
+    """A complete file at its UID place without a row is indexed; one not at its place is moved."""
+    from fixtures.rtcourse import write_course
+
+    store = tmp_path / "s"
+    import_to_store(small_course, store)
+    other = tmp_path / "other"
+    write_course(other, seed=77, n_slices=1)
+    ds = pydicom.dcmread(other / "RD.dcm")
+    place = store / ds.StudyInstanceUID / ds.SeriesInstanceUID / f"{ds.SOPInstanceUID}.dcm"
+    place.parent.mkdir(parents=True)
+    shutil.copy(other / "RD.dcm", place)
+    wrong = store / "1.2.3" / "4.5" / "6.7.dcm"
+    wrong.parent.mkdir(parents=True)
+    shutil.copy(other / "RP.photon.dcm", wrong)
+    result = import_to_store(small_course, store)
+    assert result.summary()["already_present"] == 9
+    repairs = sorted(f.message for f in result.findings if f.code == "I510")
+    assert [m.split("repaired: ")[1] for m in repairs] == [
+        "file without its index row: indexed",
+        "unindexed file not at its UID place: set aside",
+    ]
+    rows = assert_store_consistent(store)
+    assert len(rows) == 10
+    recovered = next(r for r in rows if r["sop_instance_uid"] == ds.SOPInstanceUID)
+    assert recovered["source_medium"] is None and recovered["modality"] == "RTDOSE"
+    assert not wrong.exists() and len(list((store / "conflicts" / "unindexed").iterdir())) == 1
+
+
+def test_iso_instance_with_long_elements_is_read(tmp_path: Path) -> None:
+    """An ISO extent is a stream with a name but no file: deferred values cannot be re-read.
+
+    An RT Structure Set with 18 contoured slices has a ROI Contour Sequence over pydicom's
+    4 KiB defer size; its header must still be read from the image, and the file imported.
+    """
+    from fixtures.rtcourse import write_course
+    from mediakit.build import build_medium
+    from mediakit.profiles import load_profile
+
+    write_course(tmp_path / "export", seed=2, n_slices=18, matrix=8)
+    assert (tmp_path / "export" / "RS.dcm").stat().st_size > 8192
+    iso = tmp_path / "rs.iso"
+    build_medium([tmp_path / "export"], iso, load_profile("STD-GEN-CD"))
+    result = import_to_store(iso, tmp_path / "s")
+    assert result.complete and result.summary()["imported"] == 25
+    classes = {r.sop_class_uid for r in result.instances}
+    assert "1.2.840.10008.5.1.4.1.1.481.3" in classes
+
+
+def test_nested_dicomdir_is_not_an_instance(small_course: Path, tmp_path: Path) -> None:
+    """A folder holding a whole medium (DICOMDIR and all) one level down: DICOMDIR skipped."""
+    from mediakit.build import build_medium
+    from mediakit.profiles import load_profile
+
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    build_medium([small_course], outer / "disc", load_profile("STD-GEN-USB-JPEG"), fmt="dir")
+    result = import_to_store(outer, tmp_path / "s")
+    assert result.summary() == {**result.summary(), "imported": 9, "unreadable": 0}
+    assert result.complete
+
+
+def test_bad_calling_aet_is_a_usage_error(small_course: Path) -> None:
+    run = CliRunner().invoke(
+        main, ["import", str(small_course), "--pacs", "A@127.0.0.1:1", "--calling-aet", "X" * 17]
+    )
+    assert run.exit_code == 2 and "AE title" in run.output
