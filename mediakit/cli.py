@@ -104,6 +104,7 @@ def main() -> None:
       mediakit build export/ -o transfer.iso --profile STD-GEN-CD
       mediakit check transfer.iso
       mediakit ls /media/cdrom --json
+      mediakit import /media/cdrom --to ~/dicom-store
       mediakit profiles STD-GEN-CD
     """
 

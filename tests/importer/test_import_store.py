@@ -302,3 +302,26 @@ def test_bad_calling_aet_is_a_usage_error(small_course: Path) -> None:
         main, ["import", str(small_course), "--pacs", "A@127.0.0.1:1", "--calling-aet", "X" * 17]
     )
     assert run.exit_code == 2 and "AE title" in run.output
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_documents_the_import_codes_and_json_keys(
+    small_course: Path, tmp_path: Path
+) -> None:
+    from mediakit.findings import CODES
+
+    text = README.read_text("utf-8")
+    table = text.split("<!-- codes:start -->")[1].split("<!-- codes:end -->")[0]
+    for code, entry in CODES.items():
+        if code.startswith("I") or code == "S403":
+            row = f"| {code} | {entry.severity.value} | {entry.title} | {entry.ref} |"
+            assert row in table, row
+    run = CliRunner().invoke(
+        main, ["import", str(small_course), "--to", str(tmp_path / "s"), "--json"]
+    )
+    doc = json.loads(run.stdout)
+    section = text.split("`import` prints")[1].split("## ")[0]
+    for key in [*doc, *doc["summary"], *doc["instances"][0]]:
+        assert f"`{key}`" in section, key
