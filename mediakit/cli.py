@@ -305,11 +305,12 @@ def import_command(
         raise click.UsageError("give exactly one of --to STORE_DIR and --pacs AET@HOST:PORT")
     if calling_aet is not None and pacs is None:
         raise click.UsageError("--calling-aet goes with --pacs")
+    address = parse_address(pacs) if pacs is not None else None
     with _progress("importing", show=not (quiet or as_json)) as progress:
-        if store is not None:
+        if address is None:
+            assert store is not None
             result = import_to_store(media, store, progress=progress)
         else:
-            address = parse_address(pacs or "")
             result = import_to_pacs(
                 media, address, calling_aet=calling_aet or "MEDIAKIT", progress=progress
             )
@@ -333,15 +334,13 @@ def import_command(
         click.echo(to_json(doc))
     else:
         _emit_findings(found, quiet=quiet)
-        if result.target == "store":
-            parts = ["imported", "already_present", "conflict", "unreadable", "refused"]
-        else:
-            parts = ["imported", "failed", "unreadable", "refused"]
-        counted = ", ".join(
-            f"{summary[k]} {'stored' if k == 'imported' and result.target == 'pacs' else k}"
-            .replace("_", " ").replace("conflict", "conflicts")
-            for k in parts
-        )  # fmt: skip
+        labels = (
+            {"imported": "imported", "already_present": "already present", "conflict": "conflicts"}
+            if result.target == "store"
+            else {"imported": "stored", "failed": "failed"}
+        )
+        labels.update(unreadable="unreadable", refused="refused")
+        counted = ", ".join(f"{summary[key]} {label}" for key, label in labels.items())
         click.echo(f"import into {result.destination}: {counted} ({'FAILED' if failed else 'OK'})")
     sys.exit(1 if failed else 0)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from mediakit._types import Progress
 from mediakit.check.snapshot import Snapshot, take_snapshot
 from mediakit.errors import InputError
-from mediakit.importer.pacs import PacsAddress, Settings, send
+from mediakit.importer.pacs import PacsAddress, Settings, check_aet, send
 from mediakit.importer.plan import Plan, plan_import
 from mediakit.importer.result import ImportResult, InstanceResult, Outcome
 from mediakit.importer.scan import bare_datasets
@@ -105,6 +105,7 @@ def import_to_pacs(
     InputError
         The medium cannot be opened or holds no DICOM at all; a bad calling AE title.
     """
+    check_aet(calling_aet, "--calling-aet")  # before the medium is read, not after
     with open_medium(media) as medium:
         snap, plan = _plan(medium, progress)
         sent = send(
