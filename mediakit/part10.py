@@ -185,6 +185,16 @@ def read_header_stream(
 
 
 def _read_header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> Header:
+    """:func:`_header`, with anything pydicom raises on hostile bytes made an InputError."""
+    try:
+        return _header(fp, size, keywords, where)
+    except InputError:
+        raise
+    except Exception as exc:  # a file that breaks pydicom is not DICOM to us, never a crash
+        raise InputError(f"{where}: not DICOM ({type(exc).__name__}: {exc})") from None
+
+
+def _header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> Header:
     head = fp.read(132)
     preamble = _preamble_kind(head)
     problems: list[str] = []
