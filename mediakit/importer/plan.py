@@ -173,6 +173,11 @@ def plan_import(snap: Snapshot, bare: Mapping[tuple[str, ...], FileFacts] | None
             return
         if _is_directory(facts.header):
             return  # a nested DICOMDIR (Philips DIRFILE, a whole disc copied): not an instance
+        if facts.header.truncated is not None:  # what is missing cannot be imported
+            cut = finding("I501", raw, f"truncated: {facts.header.truncated}")
+            sop = facts.header.sop_instance_uid[:64]
+            results.append(_skip(Outcome.UNREADABLE, cut, file_id=raw, sop=sop))
+            return
         problem = identity_problem(facts.header, raw)
         if problem is not None:
             outcome, why_not = problem
