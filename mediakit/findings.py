@@ -149,6 +149,7 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
             "PS3.10 §8.2; CVE-2026-32711",
         ),
         "S402": Code(E, "Symbolic link on the medium leads outside it", "PS3.12"),
+        "S403": Code(E, "UID is not a valid DICOM UID: refused as a store path", "PS3.5 §9.1"),
         # --- X: de-identification for cross-zone exchange (PS3.15 Annex E) ----
         "X701": Code(
             W,
@@ -191,6 +192,29 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
             "Referenced beam, fraction group or setup is not in the referenced plan",
             "PS3.3 C.8.8.2, C.8.8.21, C.8.8.22, C.8.8.26",
         ),
+        # --- I: import ----------------------------------------------------------
+        "I501": Code(E, "Instance cannot be read from the medium: not imported", "PS3.10 §7"),
+        "I502": Code(
+            E, "Instance listed in the DICOMDIR is not on the medium", "PS3.3 F.3.2.2; PS3.10 §8.6"
+        ),
+        "I503": Code(
+            E,
+            "SOP Instance UID already stored with other content: kept aside as a conflict",
+            "PS3.3 C.12.1.1.1",
+        ),
+        "I504": Code(
+            I, "Stored with a new File Meta Information; dataset unchanged", "PS3.10 §7.1"
+        ),
+        "I505": Code(
+            I, "Instances found by scanning the medium, not through the DICOMDIR", "PS3.3 F.2"
+        ),
+        "I506": Code(E, "C-STORE failed: instance not stored by the PACS", "PS3.4 B.2.3"),
+        "I507": Code(W, "C-STORE succeeded with a warning status", "PS3.4 B.2.3"),
+        "I508": Code(
+            E, "PACS accepted no presentation context for this SOP Class", "PS3.8 §9.3.3.2"
+        ),
+        "I509": Code(E, "Association with the PACS failed or was lost", "PS3.8 §7.1"),
+        "I510": Code(W, "Store index and files disagreed: repaired", "mediakit"),
     }
 )
 

@@ -194,6 +194,43 @@ class ExtentReader(io.RawIOBase):
         return done
 
 
+class ExtentStream(io.BufferedIOBase):
+    """A buffered :class:`ExtentReader`, and deliberately not an ``io.BufferedReader``.
+
+    Libraries treat a BufferedReader as an open file and re-open its ``name`` as
+    a path (pydicom does, for deferred values); a file on an image has no path.
+    """
+
+    def __init__(self, image: BinaryIO, extents: tuple[tuple[int, int], ...]) -> None:
+        super().__init__()
+        self._buffered = io.BufferedReader(ExtentReader(image, extents), 1 << 16)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._buffered.read(size)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._buffered.read1(size)
+
+    def readinto(self, buffer: Any) -> int:
+        return self._buffered.readinto(buffer)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._buffered.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._buffered.tell()
+
+    def close(self) -> None:
+        self._buffered.close()
+        super().close()
+
+
 def _text(value: bytes) -> str:
     return value.decode("latin-1").rstrip(" \0")
 

@@ -16,7 +16,6 @@ a folder tree or a ZIP, always into a path that does not exist yet.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import stat
@@ -26,12 +25,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Final, Literal
+from typing import BinaryIO, Final, Literal, cast
 
 from mediakit._types import Progress
 from mediakit.errors import InputError, MediaError
 from mediakit.findings import Finding, finding
-from mediakit.iso import BLOCK, Entry, ExtentReader, IsoInfo, read_iso, write_iso
+from mediakit.iso import BLOCK, Entry, ExtentStream, IsoInfo, read_iso, write_iso
 
 Kind = Literal["iso", "dir", "zip"]
 _VERSION: Final = re.compile(r";[0-9]*$")  # ISO 9660 file version, ';1'
@@ -200,7 +199,7 @@ class IsoMedium(Medium):
 
     def open(self, f: MediaFile) -> BinaryIO:
         assert isinstance(f.handle, tuple)
-        return io.BufferedReader(ExtentReader(self._image, f.handle), 1 << 16)
+        return cast(BinaryIO, ExtentStream(self._image, f.handle))  # a BufferedIOBase
 
     def close(self) -> None:
         self._image.close()

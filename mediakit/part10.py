@@ -213,7 +213,9 @@ def _read_header(fp: BinaryIO, size: int, keywords: Collection[str], where: str)
     if ts in UNCOMPRESSED and ts != encoded:
         problems.append(f"TransferSyntaxUID says {ts} but the dataset is encoded as {encoded}")
         ts = encoded
-    group2 = any(elem.tag.group == 0x0002 for elem in ds)
+    # keys(), not the elements: iterating a Dataset reads deferred values, which a stream
+    # (an ISO extent) cannot re-open by name.
+    group2 = any(tag.group == 0x0002 for tag in ds.keys())  # noqa: SIM118
     keys = Dataset()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid values are reported by rules, not by pydicom

@@ -197,3 +197,27 @@ def test_check_on_a_zip_and_on_a_dicomdir_path(course_dir: Path, tmp_path: Path)
     doc = json.loads(run_cli("check", folder / "DICOMDIR", "--json").stdout)
     assert doc["kind"] == "dir" and doc["status"] == "pass" and doc["files"] == 17
     shutil.rmtree(folder)
+
+
+def test_binary_keys_that_look_like_padding_are_present(tmp_path: Path) -> None:
+    """Columns = 8192 is b'\\x00\\x20' on the medium: NUL and space, but a value (D109)."""
+    import pydicom
+
+    from mediakit.check.dicomdir import _has_value
+    from mediakit.dicomdir.parse import parse_dicomdir
+
+    ds = pydicom.Dataset()
+    ds.Columns, ds.Rows, ds.StudyID = 8192, 0, "  "
+    rec = _lib_record(ds)
+    parsed = parse_dicomdir(rec)
+    keys = next(r for r in parsed.records if r.record_type == "IMAGE").keys
+    assert _has_value(keys, "Columns") and _has_value(keys, "Rows")
+    assert not _has_value(keys, "StudyID") and not _has_value(keys, "PatientID")
+
+
+def _lib_record(keys: object) -> bytes:
+    from mediakit.dicomdir.encode import encode_dicomdir
+    from mediakit.dicomdir.model import Record
+
+    leaf = Record("IMAGE", keys=keys)  # type: ignore[arg-type]
+    return encode_dicomdir([leaf], fileset_id="T", fileset_uid="2.25.1")

@@ -8,14 +8,23 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from functools import cache
 
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 from mediakit.check.snapshot import Snapshot
 from mediakit.dicomdir.model import Record, walk_all
 from mediakit.findings import Finding, Severity, finding
 from mediakit.profiles import Profile, allowed_children, record_type_for
 
+# VRs whose values are text, padded to even length with a space or a NUL (PS3.5 §6.2)
+_TEXT_VRS = frozenset(
+    {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI"}
+    | {"UR", "UT"}
+)
 _HIERARCHY = {"PATIENT": "PatientID", "STUDY": "StudyInstanceUID", "SERIES": "SeriesInstanceUID"}
 
 
@@ -29,6 +38,24 @@ def _text(rec: Record, kw: str) -> str:
     if kw not in rec.keys or rec.keys[kw].value is None:
         return ""
     return str(rec.keys[kw].value).strip()
+
+
+@cache
+def _tag(kw: str) -> BaseTag:
+    tag = tag_for_keyword(kw)
+    assert tag is not None, kw  # profiles.py validates every keyword it loads
+    return BaseTag(tag)
+
+
+def _has_value(keys: Dataset, kw: str) -> bool:
+    """A key with a value (a sequence with items), judged without decoding raw values."""
+    elem = keys.get_item(_tag(kw))
+    if elem is None or elem.value is None:
+        return False
+    if isinstance(elem, RawDataElement):  # text is padded with spaces or NULs; numbers are not
+        raw = elem.value
+        return bool(raw.strip(b" \0")) if elem.VR in _TEXT_VRS else bool(raw)
+    return bool(len(elem.value)) if elem.VR == "SQ" else bool(str(elem.value).strip())
 
 
 def d101_dicomdir_present(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
@@ -65,14 +92,12 @@ def d109_required_keys(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
             continue  # cut short: D102 says so; its missing keys are not its own fault
         keys = profile.keys_for(rec.record_type)
         for kw in keys.type1:
-            if not _text(rec, kw) and not (
-                kw in rec.keys and rec.keys[kw].VR == "SQ" and len(rec.keys[kw].value)
-            ):
+            if not _has_value(rec.keys, kw):
                 yield finding(
                     "D109", where(rec), f"{rec.record_type} {kw} (Type 1) empty or absent"
                 )
         for kw in keys.type2:
-            if kw not in rec.keys:
+            if rec.keys.get_item(_tag(kw)) is None:
                 yield finding("D109", where(rec), f"{rec.record_type} {kw} (Type 2) absent")
 
 
@@ -115,17 +140,22 @@ def d112_referenced_files_exist(snap: Snapshot, profile: Profile) -> Iterator[Fi
     """Every Referenced File ID names a file on the medium (PS3.3 F.3.2.2)."""
     if snap.directory is None:
         return
+    contexts: dict[int, str] = {}  # parent record -> its description, computed once
     for rec in snap.directory.records:
         res = snap.resolutions.get(id(rec))
         if res is not None and res.file is None and res.unsafe is None and res.candidates <= 1:
             path = "\\".join(rec.file_id or ())
-            yield finding("D112", where(rec), f"{rec.record_type} {path}{_context(snap, rec)}")
+            parent = snap.parents.get(id(rec))
+            if parent is None:
+                context = ""
+            elif (context := contexts.get(id(parent), "?")) == "?":
+                context = contexts[id(parent)] = _context(snap, parent)
+            yield finding("D112", where(rec), f"{rec.record_type} {path}{context}")
 
 
-def _context(snap: Snapshot, rec: Record) -> str:
-    """Patient / study / series of a record, to say what a missing file belonged to."""
+def _context(snap: Snapshot, node: Record | None) -> str:
+    """Patient / study / series a record lies under, to say what a missing file belonged to."""
     names: list[str] = []
-    node = snap.parents.get(id(rec))
     while node is not None:
         if kw := _HIERARCHY.get(node.record_type):
             names.append(f"{node.record_type.lower()} {_text(node, kw)}")
@@ -205,6 +235,18 @@ def d124_keys_match_files(snap: Snapshot, profile: Profile) -> Iterator[Finding]
         return
     # (record, keyword) -> (record value, first file, its value, number of files)
     seen: dict[tuple[int, str], tuple[Record, str, str, str, int]] = {}
+    texts: dict[int, dict[str, str]] = {}  # each record's key values, decoded once
+
+    def values(node: Record) -> dict[str, str]:
+        if (known := texts.get(id(node))) is None:
+            kws = profile.keys_for(node.record_type).all()
+            known = texts[id(node)] = {
+                kw: _text(node, kw)
+                for kw in kws
+                if kw != "SpecificCharacterSet" and node.keys.get_item(_tag(kw)) is not None
+            }
+        return known
+
     for root in snap.directory.roots:
         path: list[Record] = []
         for depth, rec in root.walk():
@@ -214,11 +256,9 @@ def d124_keys_match_files(snap: Snapshot, profile: Profile) -> Iterator[Finding]
             if facts is None or facts.header is None:
                 continue
             for node in path:
-                for kw in profile.keys_for(node.record_type).all():
+                for kw, ours in values(node).items():
                     file_value = _file_text(facts.header.keys, kw)
-                    if not file_value or kw not in node.keys or kw == "SpecificCharacterSet":
-                        continue
-                    if (ours := _text(node, kw)) != file_value:
+                    if file_value and ours != file_value:
                         key = (id(node), kw)
                         n = seen[key][4] + 1 if key in seen else 1
                         first = seen.get(key, (node, ours, facts.file.raw, file_value, 0))
@@ -234,9 +274,9 @@ def d124_keys_match_files(snap: Snapshot, profile: Profile) -> Iterator[Finding]
 
 
 def _file_text(ds: Dataset, kw: str) -> str:
-    if kw not in ds:
+    if ds.get_item(_tag(kw)) is None:
         return ""
-    elem = ds[kw]
+    elem = ds[_tag(kw)]
     if elem.VR == "SQ" or elem.value is None:
         return ""
     return str(elem.value).strip()

@@ -127,15 +127,15 @@ def _hash(fp: BinaryIO) -> str:
 
 def _read_manifest(
     medium: Medium, f: MediaFile, found: list[Finding], kept: _Kept
-) -> Mapping[str, str]:
-    """The medium's own SHA-256 manifest; what cannot be read of it is V306."""
+) -> Mapping[str, str] | None:
+    """The medium's own SHA-256 manifest (None if damaged); what is wrong with it is V306."""
     try:
         data = medium.read_bytes(f, MANIFEST_LIMIT)
         kept.keep(f, data)
         listed, problems = parse_manifest(data)
     except MediaError as exc:
-        listed, problems = {}, [str(exc).removeprefix(f"{f.raw}: ")]
-    found.extend(finding("V306", f.raw, f"manifest {p}") for p in problems)
+        listed, problems = None, [str(exc).removeprefix(f"{f.raw}: ")]
+    found.extend(finding("V306", "/".join(f.parts), f"manifest {p}") for p in problems)
     return listed
 
 
@@ -209,8 +209,11 @@ def take_snapshot(
     resolver = Resolver(medium)
     kept = _Kept()
     manifest = resolver.resolve((MANIFEST_NAME,)).file
-    if expected is None and manifest is not None:
-        expected = _read_manifest(medium, manifest, found, kept)
+    listed = _read_manifest(medium, manifest, found, kept) if manifest is not None else None
+    if expected is None:
+        expected = listed
+    elif manifest is not None and listed is not None and dict(listed) != dict(expected):
+        found.append(finding("V306", MANIFEST_NAME, "manifest does not list what was written"))
     dicomdir_res = resolver.resolve(("DICOMDIR",))
     dicomdir = dicomdir_res.file
     directory, dicomdir_sha256 = None, None

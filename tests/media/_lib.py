@@ -134,3 +134,26 @@ def write_manifest(medium: Path) -> None:
     files = [p for p in medium.rglob("*") if p.is_file() and p.name != MANIFEST_NAME]
     items = [(p.relative_to(medium).as_posix(), sha256_of(p)) for p in files]
     (medium / MANIFEST_NAME).write_bytes(format_manifest(items))
+
+
+def loop_iso_directory(image: Path) -> None:
+    """Point the first subdirectory's record (in the root directory) at the root's own extent."""
+    with open(image, "r+b") as fp:
+        fp.seek(16 * 2048 + 156)  # PVD: the root directory record (ECMA-119 8.4.18)
+        root = fp.read(34)
+        root_extent = root[2:6]
+        fp.seek(int.from_bytes(root_extent, "little") * 2048)
+        block = bytearray(fp.read(2048))
+        pos = 0
+        while pos < len(block) and block[pos]:
+            length, flags = block[pos], block[pos + 25]
+            name = block[pos + 33 : pos + 33 + block[pos + 32]]
+            if flags & 0x02 and name not in (b"\x00", b"\x01"):  # a subdirectory
+                block[pos + 2 : pos + 6] = root_extent
+                block[pos + 6 : pos + 10] = root_extent[::-1]
+                break
+            pos += length
+        else:
+            raise AssertionError("no subdirectory record in the root")
+        fp.seek(int.from_bytes(root_extent, "little") * 2048)
+        fp.write(block)

@@ -1,0 +1,127 @@
+"""Import a medium into a local store (``--to``) or a PACS (``--pacs``) without loss.
+
+The medium is read once through :func:`~mediakit.check.snapshot.take_snapshot`
+(DICOMDIR parsed, File IDs resolved safely, every header read), the plan
+(:mod:`~mediakit.importer.plan`) decides what can be imported, and then the
+store (:mod:`~mediakit.importer.store`) or the sender
+(:mod:`~mediakit.importer.pacs`) takes each instance. Every instance ends with
+one :class:`~mediakit.importer.result.Outcome`; anything not taken has an
+error finding, so the command exits 1 exactly when something was not taken.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mediakit._types import Progress
+from mediakit.check.snapshot import Snapshot, take_snapshot
+from mediakit.errors import InputError
+from mediakit.importer.pacs import PacsAddress, Settings, check_aet, send
+from mediakit.importer.plan import Plan, plan_import
+from mediakit.importer.result import ImportResult, InstanceResult, Outcome
+from mediakit.importer.scan import bare_datasets
+from mediakit.importer.store import Source, open_store
+from mediakit.media import FolderMedium, Medium, open_medium
+
+__all__ = ["ImportResult", "InstanceResult", "Outcome", "import_to_pacs", "import_to_store"]
+
+
+def _plan(medium: Medium, progress: Progress | None) -> tuple[Snapshot, Plan]:
+    snap = take_snapshot(medium, progress=progress)
+    plan = plan_import(snap, bare_datasets(medium, snap))
+    if not plan.candidates and not plan.results:
+        raise InputError(f"{medium.label}: no DICOM instances found on the medium")
+    return snap, plan
+
+
+def _volume_id(snap: Snapshot) -> str | None:
+    """The ISO volume identifier, else the DICOMDIR's File-set ID, else None."""
+    for vid in (snap.volume_id, snap.directory.fileset_id if snap.directory else None):
+        if vid and vid.strip():
+            return vid.strip()
+    return None
+
+
+def import_to_store(media: Path, store: Path, *, progress: Progress | None = None) -> ImportResult:
+    """Copy every readable instance of ``media`` into the store folder ``store``.
+
+    Re-running is a no-op for what is there and completes what is missing.
+
+    Raises
+    ------
+    InputError
+        The medium cannot be opened or holds no DICOM at all; the store folder is unusable,
+        in use by another import, or inside the medium.
+    """
+    with open_medium(media) as medium:
+        if isinstance(medium, FolderMedium) and store.resolve().is_relative_to(medium.root):
+            raise InputError(f"{store}: the store may not be inside the medium {media}")
+        snap, plan = _plan(medium, progress)
+        source = Source(medium.label, _volume_id(snap))
+        results: list[InstanceResult] = []
+        with open_store(store) as st:
+            st.log.write(
+                "run-start", medium=medium.label, kind=medium.kind, volume_id=source.volume_id
+            )
+            for r in plan.results:
+                st.log.write(
+                    r.outcome.value,
+                    file_id=r.file_id,
+                    sop_instance_uid=r.sop_instance_uid or None,
+                    codes=[f.code for f in r.findings],
+                    detail=[f.message for f in r.findings],
+                )
+                results.append(r)
+            for n, cand in enumerate(plan.candidates, 1):
+                results.append(st.ingest(medium, cand, source))
+                if progress:
+                    progress(n, len(plan.candidates))
+            st.finish()
+            done = ImportResult(
+                medium.label,
+                medium.kind,
+                source.volume_id,
+                str(store),
+                "store",
+                tuple(results),
+                (*plan.findings, *st.findings),
+            )
+            st.log.write("run-end", **done.summary())
+    return done
+
+
+def import_to_pacs(
+    media: Path,
+    address: PacsAddress,
+    *,
+    calling_aet: str = "MEDIAKIT",
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """C-STORE every readable instance of ``media`` to the PACS at ``address``.
+
+    Raises
+    ------
+    InputError
+        The medium cannot be opened or holds no DICOM at all; a bad calling AE title.
+    """
+    check_aet(calling_aet, "--calling-aet")  # before the medium is read, not after
+    with open_medium(media) as medium:
+        snap, plan = _plan(medium, progress)
+        sent = send(
+            medium,
+            plan.candidates,
+            address,
+            calling_aet=calling_aet,
+            settings=settings,
+            progress=progress,
+        )
+        return ImportResult(
+            medium.label,
+            medium.kind,
+            _volume_id(snap),
+            str(address),
+            "pacs",
+            (*plan.results, *sent),
+            plan.findings,
+        )

@@ -1,0 +1,171 @@
+"""The store's SQLite index (stdlib ``sqlite3``, WAL): one row per stored instance.
+
+A row is committed only after its file has been renamed into place and the
+folder fsynced, so a row never exists without its file; a file without a row
+(a crash between rename and commit) is found and indexed when the store is
+next opened (:mod:`mediakit.importer.store`). Conflicts (other content under
+a stored SOP Instance UID) are recorded in their own table, never as instances.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+from typing import Final
+
+from mediakit.errors import InputError
+
+SCHEMA_VERSION: Final = 1
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS instances (
+    sop_instance_uid    TEXT PRIMARY KEY,
+    sop_class_uid       TEXT NOT NULL,
+    study_instance_uid  TEXT NOT NULL,
+    series_instance_uid TEXT NOT NULL,
+    patient_id          TEXT NOT NULL,
+    patient_name        TEXT NOT NULL,
+    study_date          TEXT NOT NULL,
+    study_id            TEXT NOT NULL,
+    accession_number    TEXT NOT NULL,
+    modality            TEXT NOT NULL,
+    transfer_syntax     TEXT NOT NULL,
+    path                TEXT NOT NULL UNIQUE,
+    size                INTEGER NOT NULL,
+    sha256              TEXT NOT NULL,
+    source_sha256       TEXT NOT NULL,
+    rewritten           INTEGER NOT NULL,
+    source_medium       TEXT,
+    source_volume_id    TEXT,
+    source_file_id      TEXT,
+    imported_at         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS instances_study ON instances (study_instance_uid);
+CREATE INDEX IF NOT EXISTS instances_patient ON instances (patient_id);
+CREATE TABLE IF NOT EXISTS conflicts (
+    sop_instance_uid TEXT NOT NULL,
+    sha256           TEXT NOT NULL,
+    path             TEXT NOT NULL,
+    stored_sha256    TEXT NOT NULL,
+    source_medium    TEXT,
+    source_volume_id TEXT,
+    source_file_id   TEXT,
+    detected_at      TEXT NOT NULL,
+    PRIMARY KEY (sop_instance_uid, sha256)
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One stored instance (columns of ``instances``, in order)."""
+
+    sop_instance_uid: str
+    sop_class_uid: str
+    study_instance_uid: str
+    series_instance_uid: str
+    patient_id: str
+    patient_name: str
+    study_date: str
+    study_id: str
+    accession_number: str
+    modality: str
+    transfer_syntax: str
+    path: str  # relative to the store, '/'-separated
+    size: int
+    sha256: str  # of the stored file
+    source_sha256: str  # of the bytes on the medium (differs when a File Meta was added)
+    rewritten: bool
+    source_medium: str | None  # None: recovered after a crash, source unknown
+    source_volume_id: str | None
+    source_file_id: str | None
+    imported_at: str
+
+
+_COLUMNS: Final = tuple(f.name for f in fields(Row))
+_REWRITTEN: Final = _COLUMNS.index("rewritten")
+
+
+def _row(values: tuple[object, ...]) -> Row:
+    """A row from SQLite's tuple (``rewritten`` is stored as 0/1)."""
+    listed = list(values)
+    listed[_REWRITTEN] = bool(listed[_REWRITTEN])
+    return Row(*listed)  # type: ignore[arg-type]  # column types are the schema's
+
+
+class Index:
+    """The open index of one store; the caller holds the store's lock."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            got = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if got is None:
+                self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            elif got[0] != str(SCHEMA_VERSION):
+                raise InputError(f"{path}: index schema {got[0]}, this mediakit reads only 1")
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{path}: not a usable store index ({exc})") from None
+
+    def get(self, sop_instance_uid: str) -> Row | None:
+        """The row of a stored instance, or None."""
+        cur = self._db.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM instances WHERE sop_instance_uid=?",
+            (sop_instance_uid,),
+        )
+        got = cur.fetchone()
+        return None if got is None else _row(got)
+
+    def paths(self) -> Mapping[str, str]:
+        """Every stored file: relative path -> SOP Instance UID."""
+        return dict(self._db.execute("SELECT path, sop_instance_uid FROM instances"))
+
+    def rows(self) -> Iterator[Row]:
+        """Every row, by SOP Instance UID."""
+        cur = self._db.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM instances ORDER BY sop_instance_uid"
+        )
+        for got in cur:
+            yield _row(got)
+
+    def add(self, row: Row) -> None:
+        """Commit one row (its file is already in place and fsynced)."""
+        values = astuple(row)
+        marks = ", ".join("?" * len(values))
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                f"INSERT INTO instances ({', '.join(_COLUMNS)}) VALUES ({marks})", values
+            )
+
+    def remove(self, sop_instance_uid: str) -> None:
+        """Drop the row of an instance whose file is gone."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM instances WHERE sop_instance_uid=?", (sop_instance_uid,))
+
+    def add_conflict(
+        self,
+        sop_instance_uid: str,
+        sha256: str,
+        path: str,
+        stored_sha256: str,
+        source: tuple[str | None, str | None, str | None],
+        when: str,
+    ) -> None:
+        """Record a conflict copy (once per SOP Instance UID and content)."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                "INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (sop_instance_uid, sha256, path, stored_sha256, *source, when),
+            )
+
+    def close(self) -> None:
+        """Close the connection (the WAL is checkpointed by SQLite)."""
+        self._db.close()

@@ -1,0 +1,452 @@
+"""The local store: files laid out by UIDs, an SQLite index, a JSON-lines log; crash-safe.
+
+Layout of ``STORE/`` (every name below is made by mediakit from validated UIDs;
+none comes from a name on the medium)::
+
+    index.sqlite                      the index (WAL); one row per instance
+    import-log.jsonl                  one JSON object per decision, appended
+    <StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm
+    conflicts/<SOPInstanceUID>/<sha256>.dcm   other content under a stored UID, as found
+    .tmp/                             temporary files of a running import
+    .lock                             held (flock) by the running import
+
+Each file is written to ``.tmp/``, fsynced, renamed into place, its folder
+fsynced, and only then is its index row committed. A crash (even SIGKILL)
+therefore leaves at most a temporary file (removed by the next import) or a
+complete file without a row (indexed by the next import: adopted with its
+source when the medium is the same, else recovered from its own header), never
+a row without its file and never a partial file under an instance's name.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from mediakit.errors import InputError, MediakitError
+from mediakit.findings import Finding, finding
+from mediakit.importer.files import KILL_HOOK_ENV, KillHook, chunks, fsync_dir, fsync_file
+from mediakit.importer.index import Index, Row
+from mediakit.importer.log import ImportLog, now
+from mediakit.importer.plan import Candidate, identity, identity_problem, text, uid_problem
+from mediakit.importer.result import InstanceResult, Outcome
+from mediakit.importer.same import same_dataset
+from mediakit.importer.scan import KEYWORDS
+from mediakit.media import Medium
+from mediakit.part10 import Header, read_header, rewrite, sha256_of
+
+INDEX_NAME: Final = "index.sqlite"
+LOG_NAME: Final = "import-log.jsonl"
+CONFLICTS: Final = "conflicts"
+TMP: Final = ".tmp"
+_LOCK: Final = ".lock"
+_INSTANCE_FILE: Final = re.compile(r"^([0-9.]{1,64})\.dcm$")
+
+
+class StoreWriteError(InputError):
+    """The store cannot be written (disk full, permissions, a planted link): the import stops."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where the instances come from, as recorded in each row and log entry."""
+
+    medium: str
+    volume_id: str | None
+
+
+def _rel(path: str) -> tuple[str, ...]:
+    return tuple(path.split("/"))
+
+
+def place(header: Header) -> str:
+    """An instance's path in the store, from its validated UIDs only."""
+    return "{StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm".format_map(
+        identity(header)
+    )
+
+
+def repair_reason(header: Header) -> str:
+    """Why a file is not stored byte for byte (I504 detail)."""
+    if not header.has_meta:
+        return "no File Meta Information"
+    why = [*header.meta_problems, *header.meta_mismatch]
+    if header.preamble == "other":
+        why.append("preamble neither zero nor TIFF (cleared)")
+    if header.group2_in_dataset:
+        why.append("group 0002 inside the dataset (moved to the File Meta)")
+    return "; ".join(why)
+
+
+class Store:
+    """An open store, locked for one import; use :func:`open_store`."""
+
+    def __init__(self, root: Path, index: Index, log: ImportLog) -> None:
+        self.root = root
+        self.index = index
+        self.log = log
+        self.findings: list[Finding] = []
+        self._orphans: set[str] = set()
+        self._hook = KillHook()
+        self._tmp = root / TMP
+        self._run = uuid.uuid4().hex[:12]
+        self._n = 0
+        log.start(self._run)
+
+    # --- opening: clean temporaries, compare index and files --------------------------------
+
+    def reconcile(self) -> None:
+        """Remove stale temporaries; drop rows whose file is gone; note files without a row."""
+        for stale in sorted(self._tmp.iterdir()):
+            if stale.is_file() or stale.is_symlink():
+                stale.unlink()
+                self.log.write("removed-temporary", name=stale.name)
+        indexed = self.index.paths()
+        on_disk = set(self._instance_files())
+        for rel in sorted(set(indexed) - on_disk):
+            self.index.remove(indexed[rel])
+            self.log.write("removed-row", path=rel, sop_instance_uid=indexed[rel])
+            self.findings.append(
+                finding("I510", rel, "index row without its file: removed (import again)")
+            )
+        self._orphans = on_disk - set(indexed)
+
+    def _instance_files(self) -> Iterator[str]:
+        """Relative paths of the files at UID places (three levels of UID names)."""
+        for study in os.scandir(self.root):
+            if uid_problem(study.name) is not None or not study.is_dir(follow_symlinks=False):
+                continue
+            for series in os.scandir(study.path):
+                if uid_problem(series.name) or not series.is_dir(follow_symlinks=False):
+                    continue
+                for f in os.scandir(series.path):
+                    if _INSTANCE_FILE.match(f.name) and f.is_file(follow_symlinks=False):
+                        yield f"{study.name}/{series.name}/{f.name}"
+
+    def finish(self) -> None:
+        """Index the files without a row that this import did not meet (crash leftovers)."""
+        for rel in sorted(self._orphans):
+            self._recover(rel)
+        self._orphans.clear()
+
+    def _recover(self, rel: str) -> Row | None:
+        """Index a complete file found without its row, from its own header."""
+        path = self.root.joinpath(*_rel(rel))
+        try:
+            header: Header | None = read_header(path, keywords=KEYWORDS)
+        except MediakitError:
+            header = None
+        if header is None or identity_problem(header, rel) is not None or place(header) != rel:
+            aside = self.root / CONFLICTS / "unindexed" / rel.replace("/", "_")
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, aside)
+            self.log.write("set-aside", path=rel, to=aside.relative_to(self.root).as_posix())
+            self.findings.append(
+                finding("I510", rel, "unindexed file not at its UID place: set aside")
+            )
+            return None
+        sha = sha256_of(path)
+        row = self._row(header, rel, header.size, sha, sha, False, None, None)
+        self.index.add(row)
+        self.log.write("recovered", path=rel, sop_instance_uid=row.sop_instance_uid, sha256=sha)
+        self.findings.append(finding("I510", rel, "file without its index row: indexed"))
+        return row
+
+    # --- one instance ------------------------------------------------------------------------
+
+    def _temp(self) -> Path:
+        self._n += 1
+        return self._tmp / f"{self._run}-{self._n:06d}.tmp"
+
+    def _copy(self, medium: Medium, cand: Candidate, dst: Path) -> str:
+        """Copy a file off the medium into ``dst``, hashing on the way.
+
+        A read error is the medium's (MediaError: this instance is unreadable); a
+        write error is the store's (OSError, which stops the import).
+        """
+        sha = hashlib.sha256()
+        with medium.open(cand.file) as src, open(dst, "xb") as out:
+            for chunk in chunks(src):
+                sha.update(chunk)
+                out.write(chunk)
+        return sha.hexdigest()
+
+    def _present(self, medium: Medium, cand: Candidate) -> tuple[Row, str] | None:
+        """The row holding exactly these bytes, when the index has the UID: one read, no write.
+
+        A rerun over a whole DVD then reads it once and writes nothing.
+        """
+        row = self.index.get(cand.header.sop_instance_uid)
+        if row is None:
+            return None
+        sha = hashlib.sha256()
+        with medium.open(cand.file) as src:
+            for chunk in chunks(src):
+                sha.update(chunk)
+        digest = sha.hexdigest()
+        return (row, digest) if digest in (row.sha256, row.source_sha256) else None
+
+    def ingest(self, medium: Medium, cand: Candidate, source: Source) -> InstanceResult:
+        """Bring one candidate into the store; every outcome is logged and returned."""
+        raw = self._temp()
+        temps = [raw]
+        try:
+            result = self._ingest(medium, cand, source, raw, temps)
+        except (OSError, sqlite3.Error) as exc:  # the store's side: disk full, permissions
+            why = getattr(exc, "strerror", None) or exc
+            raise StoreWriteError(
+                f"{self.root}: cannot write the store ({why}); the store is consistent, "
+                "import again once this is fixed"
+            ) from None
+        finally:
+            for t in temps:
+                t.unlink(missing_ok=True)
+        self.log.write(
+            result.outcome.value,
+            file_id=result.file_id,
+            sop_instance_uid=result.sop_instance_uid,
+            path=result.path,
+            sha256=result.sha256,
+            codes=[f.code for f in result.findings],
+            detail=[f.message for f in result.findings],
+        )
+        return result
+
+    def _ingest(
+        self, medium: Medium, cand: Candidate, source: Source, raw: Path, temps: list[Path]
+    ) -> InstanceResult:
+        where = cand.file_id
+        base = InstanceResult(
+            Outcome.UNREADABLE, where, cand.header.sop_instance_uid, cand.header.sop_class_uid
+        )
+        try:
+            if (present := self._present(medium, cand)) is not None:
+                known, digest = present
+                return InstanceResult(
+                    Outcome.ALREADY_PRESENT,
+                    where,
+                    known.sop_instance_uid,
+                    known.sop_class_uid,
+                    path=known.path,
+                    sha256=digest,
+                )
+            sha = self._copy(medium, cand, raw)
+            header = read_header(raw, keywords=KEYWORDS)  # the bytes we hold, not the snapshot
+        except StoreWriteError:
+            raise
+        except MediakitError as exc:
+            why = str(exc).removeprefix(f"{raw}: ")
+            return _with(base, finding("I501", where, why))
+        problem = identity_problem(header, where)
+        if problem is not None:
+            return _with(base, problem[1], outcome=problem[0])
+        uids = identity(header)
+        sop = uids["SOPInstanceUID"]
+        base = InstanceResult(Outcome.IMPORTED, where, sop, uids["SOPClassUID"], sha256=sha)
+        row = self.index.get(sop)
+        if row is not None:
+            if sha in (row.sha256, row.source_sha256):
+                return _with(base, None, outcome=Outcome.ALREADY_PRESENT, path=row.path)
+            if same_dataset(raw, self.root.joinpath(*_rel(row.path))):
+                self.log.write("same-dataset", path=row.path, sop_instance_uid=sop, sha256=sha)
+                return _with(base, None, outcome=Outcome.ALREADY_PRESENT, path=row.path)
+            return self._conflict(base, raw, row, source)
+        rel = place(header)
+        stored: Path | None = raw
+        stored_sha, repaired = sha, None
+        if not header.conforms({header.transfer_syntax}):
+            stored = self._temp()
+            temps.append(stored)
+            try:
+                _, stored_sha = rewrite(raw, stored, header, header.transfer_syntax)
+            except InputError as exc:
+                return _with(base, finding("I501", where, str(exc).removeprefix(f"{raw}: ")),
+                             outcome=Outcome.UNREADABLE)  # fmt: skip
+            repaired = finding("I504", where, repair_reason(header))
+        if rel in self._orphans:  # a complete file from an interrupted import
+            self._orphans.discard(rel)
+            orphan_sha = sha256_of(self.root.joinpath(*_rel(rel)))
+            if orphan_sha not in (sha, stored_sha):
+                recovered = self._recover(rel)
+                if recovered is not None:
+                    return self._conflict(base, raw, recovered, source)
+            else:
+                self.log.write("adopted", path=rel, sop_instance_uid=sop)
+                stored, stored_sha = None, orphan_sha  # the file in place is this very content
+        size = self._place(stored, rel) if stored is not None else self._size(rel)
+        self.index.add(
+            self._row(header, rel, size, stored_sha, sha, repaired is not None, source, cand)
+        )
+        self._hook.reached("committed")
+        return _with(base, repaired, path=rel)
+
+    def _size(self, rel: str) -> int:
+        return self.root.joinpath(*_rel(rel)).stat().st_size
+
+    def _place(self, tmp: Path, rel: str) -> int:
+        """fsync the temporary, rename it into place, fsync the folders; return its size."""
+        fsync_file(tmp)
+        self._hook.reached("copied")
+        final = self.root.joinpath(*_rel(rel))
+        self._makedirs(final.parent)
+        if final.exists() or final.is_symlink():
+            raise StoreWriteError(f"{rel}: appeared in the store during the import; not replaced")
+        os.rename(tmp, final)
+        fsync_dir(final.parent)
+        self._hook.reached("renamed")
+        return final.stat().st_size
+
+    def _makedirs(self, folder: Path) -> None:
+        """Create the missing folders below the store, fsyncing each parent; refuse links."""
+        missing = []
+        here = folder
+        while not here.exists() and not here.is_symlink():
+            missing.append(here)
+            here = here.parent
+        # UID names have no '..': only a link planted in the store could lead out of it.
+        if not here.resolve().is_relative_to(self.root.resolve()):
+            raise StoreWriteError(f"{here}: leads outside the store (a link?); nothing written")
+        for d in reversed(missing):
+            d.mkdir()
+            fsync_dir(d.parent)
+
+    def _conflict(
+        self, base: InstanceResult, raw: Path, row: Row, source: Source
+    ) -> InstanceResult:
+        """Keep the medium's bytes aside under conflicts/, never touching the stored file."""
+        assert base.sha256 is not None
+        rel = f"{CONFLICTS}/{base.sop_instance_uid}/{base.sha256}.dcm"
+        final = self.root.joinpath(*_rel(rel))
+        if not final.exists():
+            fsync_file(raw)
+            self._makedirs(final.parent)
+            os.rename(raw, final)
+            fsync_dir(final.parent)
+        self.index.add_conflict(
+            base.sop_instance_uid,
+            base.sha256,
+            rel,
+            row.sha256,
+            (source.medium, source.volume_id, base.file_id),
+            now(),
+        )
+        origin = f"{row.source_volume_id or row.source_medium or 'unknown medium'}"
+        detail = (
+            f"{base.sop_instance_uid}: stored {row.path} (sha256 {row.sha256[:12]}…, from "
+            f"{origin}) kept; this copy (sha256 {base.sha256[:12]}…) at {rel}"
+        )
+        return _with(base, finding("I503", base.file_id or "", detail), outcome=Outcome.CONFLICT,
+                     path=rel)  # fmt: skip
+
+    def _row(
+        self,
+        header: Header,
+        rel: str,
+        size: int,
+        sha: str,
+        source_sha: str,
+        rewritten: bool,
+        source: Source | None,
+        cand: Candidate | None,
+    ) -> Row:
+        k, uids = header.keys, identity(header)
+        return Row(
+            sop_instance_uid=uids["SOPInstanceUID"],
+            sop_class_uid=uids["SOPClassUID"],
+            study_instance_uid=uids["StudyInstanceUID"],
+            series_instance_uid=uids["SeriesInstanceUID"],
+            patient_id=text(k, "PatientID"),
+            patient_name=text(k, "PatientName"),
+            study_date=text(k, "StudyDate"),
+            study_id=text(k, "StudyID"),
+            accession_number=text(k, "AccessionNumber"),
+            modality=text(k, "Modality"),
+            transfer_syntax=header.transfer_syntax,
+            path=rel,
+            size=size,
+            sha256=sha,
+            source_sha256=source_sha,
+            rewritten=rewritten,
+            source_medium=source.medium if source else None,
+            source_volume_id=source.volume_id if source else None,
+            source_file_id=cand.file_id if cand else None,
+            imported_at=now(),
+        )
+
+
+def _with(
+    base: InstanceResult,
+    found: Finding | None,
+    *,
+    outcome: Outcome | None = None,
+    path: str | None = None,
+) -> InstanceResult:
+    """``base`` with an outcome, a store path and (optionally) one finding."""
+    return InstanceResult(
+        outcome=outcome or base.outcome,
+        file_id=base.file_id,
+        sop_instance_uid=base.sop_instance_uid,
+        sop_class_uid=base.sop_class_uid,
+        path=path,
+        sha256=base.sha256,
+        findings=(found,) if found is not None else (),
+    )
+
+
+def _prepare(root: Path) -> None:
+    """Make sure ``root`` is a store or can become one: never scatter files into a random folder."""
+    if root.exists() and not root.is_dir():
+        raise InputError(f"{root}: exists and is not a folder; give a store folder to --to")
+    if root.is_dir() and not (root / INDEX_NAME).exists() and any(root.iterdir()):
+        raise InputError(
+            f"{root}: not empty and not a mediakit store (no {INDEX_NAME}); "
+            "give a new or empty folder"
+        )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / TMP).mkdir(exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{root}: cannot create the store ({exc.strerror or exc})") from None
+
+
+@contextmanager
+def open_store(root: Path) -> Iterator[Store]:
+    """Open (or create) the store at ``root``, locked against a second import, reconciled.
+
+    Call :meth:`Store.finish` after the last instance to index any leftover files.
+
+    Raises
+    ------
+    InputError
+        When ``root`` is not a store and not empty, cannot be written, or is in use.
+    """
+    _prepare(root)
+    lock = os.open(root / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"{root}: another import is using this store; wait for it") from None
+        index = Index(root / INDEX_NAME)
+        log = ImportLog(root / LOG_NAME)
+        store = Store(root, index, log)
+        try:
+            store.reconcile()
+            yield store
+        finally:
+            log.close()
+            index.close()
+    finally:
+        os.close(lock)
+
+
+__all__ = ["KILL_HOOK_ENV", "Source", "Store", "open_store"]

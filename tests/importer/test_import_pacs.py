@@ -1,0 +1,181 @@
+"""``mediakit import MEDIA --pacs``: contexts, statuses, retries, dropped associations.
+
+The receiving end is a pynetdicom SCP in a thread (tests/importer/scp.py) that
+fails, aborts or rejects on purpose and records what it really stored.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pydicom
+import pytest
+from click.testing import CliRunner
+
+from fixtures.rtcourse import write_course
+from mediakit.cli import main
+from mediakit.errors import InputError
+from mediakit.importer import Outcome, import_to_pacs
+from mediakit.importer.pacs import MAX_CONTEXTS, PacsAddress, Settings, batches, parse_address
+from mediakit.importer.plan import Candidate
+from mediakit.media import MediaFile
+from mediakit.part10 import EXPLICIT_VR_LE, IMPLICIT_VR_LE, read_header
+from tests.importer.scp import AET, Behaviour, flaky_scp
+
+FAST = Settings(attempts=3, backoff=0.0, timeout=5.0)
+CT = "1.2.840.10008.5.1.4.1.1.2"
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two courses: Part 10 Explicit VR LE, and bare Implicit VR LE datasets (18 instances)."""
+    root = tmp_path_factory.mktemp("pacs") / "medium"
+    write_course(root / "explicit", seed=31, n_slices=2)
+    write_course(root / "implicit", seed=32, n_slices=2, quirks=["no_meta"])
+    return root
+
+
+def _on_medium(medium: Path) -> dict[str, tuple[str, str]]:
+    """SOP Instance UID -> (SOP Class UID, transfer syntax), read with pydicom directly."""
+    out = {}
+    for p in medium.rglob("*.dcm"):
+        ds = pydicom.dcmread(p, force=True, stop_before_pixels=True)
+        ts = ds.file_meta.get("TransferSyntaxUID") or IMPLICIT_VR_LE
+        out[str(ds.SOPInstanceUID)] = (str(ds.SOPClassUID), str(ts))
+    return out
+
+
+def test_everything_stored_with_contexts_from_the_medium(mixed: Path) -> None:
+    expected = _on_medium(mixed)
+    with flaky_scp() as (port, seen):
+        result = import_to_pacs(
+            mixed, PacsAddress(AET, "127.0.0.1", port), calling_aet="RTSITE", settings=FAST
+        )
+    assert result.complete and result.summary()["imported"] == len(expected) == 18
+    assert dict(seen.stored) == dict.fromkeys(expected, 1)
+    assert seen.classes == {uid: cls for uid, (cls, _) in expected.items()}
+    assert seen.connections == 1 and seen.calling == ["RTSITE"]
+    proposed = {cls: ts for cls, ts in seen.contexts[0]}
+    assert set(proposed) == {cls for cls, _ in expected.values()}  # RT classes included
+    for cls, ts in expected.values():
+        assert ts in proposed[cls]
+        assert set(proposed[cls]) <= {EXPLICIT_VR_LE, IMPLICIT_VR_LE}
+    assert all(r.status == 0 and r.attempts == 1 for r in result.instances)
+
+
+def test_failures_are_retried_then_stored(mixed: Path) -> None:
+    with flaky_scp(Behaviour(fail_first=2)) as (port, seen):
+        result = import_to_pacs(mixed, PacsAddress(AET, "127.0.0.1", port), settings=FAST)
+    assert result.complete
+    assert all(r.attempts == 3 and r.status == 0 for r in result.instances)
+    assert set(seen.requests.values()) == {3} and set(seen.stored.values()) == {1}
+
+
+def test_persistent_failure_is_listed(mixed: Path) -> None:
+    victim = next(u for u, (cls, _) in _on_medium(mixed).items() if cls.endswith(".481.5"))
+    with flaky_scp(Behaviour(fail_always=frozenset({victim}))) as (port, seen):
+        result = import_to_pacs(mixed, PacsAddress(AET, "127.0.0.1", port), settings=FAST)
+    failed = [r for r in result.instances if r.outcome is Outcome.FAILED]
+    assert [r.sop_instance_uid for r in failed] == [victim]
+    assert failed[0].status == 0xA700 and failed[0].attempts == FAST.attempts
+    assert [f.code for f in failed[0].findings] == ["I506"]
+    assert "0xA700" in failed[0].findings[0].message
+    assert seen.requests[victim] == FAST.attempts and victim not in seen.stored
+    assert len(seen.stored) == 17 and not result.complete
+
+
+def test_dropped_association_resumes_with_a_new_one(mixed: Path) -> None:
+    with flaky_scp(Behaviour(abort_at=5)) as (port, seen):
+        result = import_to_pacs(mixed, PacsAddress(AET, "127.0.0.1", port), settings=FAST)
+    assert seen.aborted == 1 and seen.connections == 2
+    assert result.complete and len(seen.stored) == 18
+    assert sorted(r.attempts for r in result.instances) == [1] * 17 + [2]
+
+
+def test_rejected_association_is_bounded_and_reported(mixed: Path) -> None:
+    with flaky_scp() as (port, seen):
+        result = import_to_pacs(mixed, PacsAddress("WRONGAET", "127.0.0.1", port), settings=FAST)
+    assert seen.connections == FAST.attempts and not seen.stored
+    assert result.summary()["failed"] == 18
+    assert all([f.code for f in r.findings] == ["I509"] for r in result.instances)
+    assert "rejected" in result.instances[0].findings[0].message
+
+
+def test_nothing_listening(mixed: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, never listening: connections are refused
+        result = import_to_pacs(mixed, PacsAddress(AET, "127.0.0.1", port), settings=FAST)
+    assert result.summary()["failed"] == 18
+    assert "no connection" in result.instances[0].findings[0].message
+
+
+def test_warning_status_is_stored_with_a_warning(mixed: Path) -> None:
+    with flaky_scp(Behaviour(status=0xB000, warn=True)) as (port, seen):
+        result = import_to_pacs(mixed, PacsAddress(AET, "127.0.0.1", port), settings=FAST)
+    assert result.complete and len(seen.stored) == 18
+    assert all([f.code for f in r.findings] == ["I507"] for r in result.instances)
+
+
+def test_unsupported_class_fails_without_retry_and_exits_1(mixed: Path) -> None:
+    with flaky_scp(Behaviour(classes=(CT,))) as (port, seen):
+        run = CliRunner().invoke(
+            main, ["import", str(mixed), "--pacs", f"{AET}@127.0.0.1:{port}", "--json"],
+            catch_exceptions=False,
+        )  # fmt: skip
+    assert run.exit_code == 1
+    doc = json.loads(run.stdout)
+    assert doc["target"] == "pacs" and doc["status"] == "fail"
+    assert doc["summary"]["imported"] == 4 == len(seen.stored)  # the CT slices
+    refused = [i for i in doc["instances"] if i["outcome"] == "failed"]
+    assert len(refused) == 14 and all(i["codes"] == ["I508"] for i in refused)
+    assert all(i["attempts"] == 0 for i in refused)
+
+
+def test_cli_text_summary(mixed: Path) -> None:
+    with flaky_scp() as (port, _seen):
+        run = CliRunner().invoke(
+            main, ["import", str(mixed), "--pacs", f"{AET}@127.0.0.1:{port}", "--quiet"],
+            catch_exceptions=False,
+        )  # fmt: skip
+    assert run.exit_code == 0
+    assert run.output.strip().endswith("18 stored, 0 failed, 0 unreadable, 0 refused (OK)")
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("ORTHANC@127.0.0.1:4242", PacsAddress("ORTHANC", "127.0.0.1", 4242)),
+        ("PACS@pacs.example.org:104", PacsAddress("PACS", "pacs.example.org", 104)),
+        ("A B@[::1]:11112", PacsAddress("A B", "::1", 11112)),
+    ],
+)
+def test_address(text: str, expect: PacsAddress) -> None:
+    assert parse_address(text) == expect
+    assert parse_address(str(expect)) == expect
+
+
+@pytest.mark.parametrize(
+    "text", ["ORTHANC", "@host:1", "A@host", "A@host:0", "A@host:70000", "TOOLONGAETITLE123@h:1",
+             "A\\B@h:1", "A@h:p", "   @h:1"],
+)  # fmt: skip
+def test_bad_address(text: str) -> None:
+    with pytest.raises(InputError):
+        parse_address(text)
+
+
+def test_more_than_128_contexts_are_split(tmp_path: Path) -> None:
+    """Contexts are per SOP class (and compressed syntax): past 128, more associations."""
+    write_course(tmp_path, seed=1, n_slices=1)
+    header = read_header(next(tmp_path.glob("CT.1.dcm")))
+    f = MediaFile("X", ("X",), header.size)
+    cands = []
+    for n in range(300):
+        h = type(header)(**{**{s: getattr(header, s) for s in header.__slots__},
+                            "sop_class_uid": f"1.2.3.{n % 200}"})  # fmt: skip
+        cands.append(Candidate(f, h, "scan"))
+    groups = list(batches(cands))
+    assert [len({c.header.sop_class_uid for c in g}) for g in groups] == [MAX_CONTEXTS, 72]
+    assert sum(len(g) for g in groups) == 300
