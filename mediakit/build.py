@@ -1,45 +1,42 @@
-"""Build a medium: collect -> normalise -> lay out -> write -> read back and verify.
+"""Build a medium: collect -> (de-identify) -> normalise -> lay out -> (split) -> write -> verify.
 
 Each stage returns frozen data; the only side effects are the staging folder
-(re-encoded files, the DICOMDIR) and the output, which appears under its final
-name only after a fresh reader has checked it and every file's SHA-256 matched.
+(re-encoded or de-identified files, the DICOMDIR, the PDI pages) and the
+outputs, which appear under their final names only after a fresh reader has
+checked each of them and every file's SHA-256 matched (:mod:`mediakit.volumes`).
+De-identification is :mod:`mediakit.deid`, the split :mod:`mediakit.split`,
+the IHE PDI content :mod:`mediakit.pdi`.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydicom.uid import generate_uid
-
-from mediakit import rt
+from mediakit import IMPLEMENTATION_CLASS_UID, __version__, deid, pdi, rt, split
 from mediakit._types import Progress
 from mediakit.check.part10 import FIXABLE, file_findings
 from mediakit.check.rt import rt_findings
 from mediakit.check.runner import Report, check_medium
-from mediakit.dicomdir.encode import encode_dicomdir
 from mediakit.dicomdir.layout import Layout, Placed, all_keywords, lay_out
 from mediakit.errors import InputError, InternalError
 from mediakit.findings import Finding, Severity, finding, has_errors
 from mediakit.inputs import Collected, Instance, collect
 from mediakit.iso import Entry
-from mediakit.manifest import MANIFEST_NAME, format_manifest
-from mediakit.media import write_medium
-from mediakit.part10 import Header, copy_file, rewrite, sha256_of, target_syntax
+from mediakit.part10 import Header, copy_file, rewrite, target_syntax
 from mediakit.profiles import Profile
+from mediakit.volumes import Target, Written, volume_outputs, writable, write_volumes
 
 Format = Literal["iso", "dir", "zip"]
 _FILESET_ID = re.compile(r"^[A-Z0-9_ ]{0,16}$")  # PS3.3 F.3.2.1, PS3.12 F: also the volume id
-# DICOMDIR, directory records and ISO 9660 structures: a generous allowance per file and volume.
-_OVERHEAD_PER_FILE = 2048 + 512
-_OVERHEAD_PER_VOLUME = 1 << 20
 # Findings that report a fix the builder made: --no-fix, not --strict, decides about them.
-_FIX_CODES = FIXABLE | {"D122"}
+# X701 is a change --deidentify asked for (identity in free text replaced).
+_FIX_CODES = FIXABLE | {"D122", "X701"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +60,12 @@ class BuildResult:
     instances: int
     bytes: int
     rewritten: int
-    manifest: tuple[tuple[str, str], ...]  # (File ID as A/B/C, SHA-256)
+    manifest: tuple[tuple[str, str], ...]  # (File ID as A/B/C, SHA-256); first volume's
     findings: tuple[Finding, ...]
-    verify: Report | None
+    verify: Report | None  # the first volume's
+    volumes: tuple[Written, ...] = ()  # every volume written (one unless --split split it)
+    deidentified: bool = False
+    pdi: bool = False
 
 
 def default_volume_id(out: Path) -> str:
@@ -114,22 +114,6 @@ def normalise(
     return out, found
 
 
-def _capacity(profile: Profile, normal: Sequence[Normalised]) -> list[Finding]:
-    if not profile.capacity_bytes:
-        return []
-    need = sum(n.size + _OVERHEAD_PER_FILE for n in normal) + _OVERHEAD_PER_VOLUME
-    if need <= profile.capacity_bytes:
-        return []
-    return [
-        finding(
-            "V303",
-            "(input)",
-            f"about {need:,} bytes for a {profile.medium} of {profile.capacity_bytes:,} bytes; "
-            "use a larger profile (e.g. STD-GEN-DVD-JPEG) or fewer inputs",
-        )
-    ]
-
-
 def build_medium(
     sources: Sequence[Path],
     out: Path,
@@ -140,93 +124,155 @@ def build_medium(
     fix: bool = True,
     with_references: bool = False,
     strict: bool = False,
+    pdi_content: bool | None = None,
+    deidentify: bool = False,
+    keep_map: Path | None = None,
+    split_volumes: bool = False,
+    secret: str | None = None,
     progress: Progress | None = None,
 ) -> BuildResult:
-    """Build a conformant medium from ``sources`` at ``out``.
+    """Build a conformant medium from ``sources`` at ``out`` (several with ``split_volumes``).
 
     With ``with_references``, files named in ``sources`` are the selection and
     folders, ZIPs and media are pools: only the selection and what it needs
     (:func:`mediakit.rt.with_references`) go onto the medium. With ``strict``,
     warnings about the content (R rules, skipped files) are errors; fixes stay
-    warnings (``fix=False`` makes them errors).
+    warnings (``fix=False`` makes them errors). ``pdi_content`` (default: the
+    profile's medium is one IHE PDI defines) adds README.TXT, INDEX.HTM and
+    IHE_PDI/. ``deidentify`` de-identifies every instance first
+    (:func:`mediakit.deid.deidentify`, seeded by ``secret``) and ``keep_map``
+    writes the mapping there. ``split_volumes``: content beyond the profile's
+    capacity goes onto ``OUT-1``, ``OUT-2``, ... (:func:`mediakit.split.plan_volumes`).
 
     Raises
     ------
     InputError
         Missing inputs, a named file that is not DICOM, an existing or unwritable output,
-        a bad volume id, ``with_references`` without a named file.
+        a bad volume id, ``with_references`` without a named file, ``keep_map`` without
+        ``deidentify``, existing or inside an output.
     InternalError
-        The medium just written does not pass its own check.
+        A medium just written does not pass its own check; de-identification broke an
+        RT reference.
     """
     fmt = fmt or profile.default_format
     vid = (volume_id if volume_id is not None else default_volume_id(out)).upper()
     if not _FILESET_ID.match(vid):
         raise InputError(f"--volume-id {volume_id!r}: at most 16 characters of A-Z 0-9 _ space")
-    if out.exists() or out.is_symlink():
-        raise InputError(f"{out}: already exists; mediakit never overwrites (remove it first)")
-    parent = out.parent.resolve()
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise InputError(f"{out}: cannot write into {parent} (missing or not writable)")
+    writable(out)
+    if keep_map is not None:
+        if not deidentify:
+            raise InputError("--keep-map: only with --deidentify (there is no mapping otherwise)")
+        deid.check_map_path(keep_map, [out])
+    with_pdi = pdi.applies(profile) if pdi_content is None else pdi_content
 
     with tempfile.TemporaryDirectory(prefix="mediakit-") as tmp:
         staging = Path(tmp)
-        keywords = (*all_keywords(profile), *rt.KEYWORDS)
+        keywords = (*all_keywords(profile), *rt.KEYWORDS, *pdi.KEYWORDS, *deid.KEYWORDS)
         collected = collect(sources, staging / "in", keywords=keywords)
         if not collected.instances and not has_errors(collected.findings):
             raise InputError(f"{', '.join(map(str, sources))}: no DICOM instances found")
         if with_references:
             collected = select_with_references(collected)
         normal, norm_found = normalise(collected, profile, staging, fix=fix)
+        anonymised = None
+        if deidentify and not has_errors(norm_found):  # before the layout: keys, pages, all
+            anonymised = deid.deidentify(
+                Collected(tuple(replace(n.instance, path=n.source) for n in normal), ()),
+                staging / "deid",
+                profile,
+                keywords=keywords,
+                secret=secret,
+            )
+            after = anonymised.collected.instances
+            normal = [_deidentified(n, i) for n, i in zip(normal, after, strict=True)]
+            collected = Collected(anonymised.collected.instances, collected.findings)
         placed = [Placed(_header(n), n.transfer_syntax, n.instance.label) for n in normal]
         layout = lay_out(placed, profile, fix=fix)
-        found = [*collected.findings, *norm_found, *layout.findings, *_capacity(profile, normal)]
-        found += rt_findings((i.label, i.header.keys) for i in collected.instances)
+        sizes = [n.size for n in normal]
+        capacity = profile.capacity_bytes if split_volumes else 0
+        plan = split.plan_volumes([n.instance.header.keys for n in normal], sizes, capacity)
+        found = [
+            *collected.findings,
+            *(anonymised.findings if anonymised else ()),
+            *norm_found,
+            *layout.findings,
+            *plan.findings,
+            *(() if split_volumes else split.capacity_findings(profile, sizes)),
+            *rt_findings((i.label, i.header.keys) for i in collected.instances),
+        ]
         if strict:
             found = [_strictly(f) for f in found]
-        total = sum(n.size for n in normal)
+        result = BuildResult(
+            None,
+            fmt,
+            vid,
+            len(normal),
+            sum(sizes),
+            sum(n.rewritten for n in normal),
+            (),
+            tuple(found),
+            None,
+            deidentified=deidentify,
+            pdi=with_pdi,
+        )
         if has_errors(found):
-            return BuildResult(
-                None,
-                fmt,
-                vid,
-                len(normal),
-                total,
-                sum(n.rewritten for n in normal),
-                (),
-                tuple(found),
-                None,
-            )
-        entries = _entries(normal, layout, staging, vid)
-        manifest = tuple(("/".join(e.file_id), sha256_of(e.source)) for e in entries)
-        entries.append(_manifest_entry(manifest, staging))
-        partial = parent / f".{out.name}.partial-{os.getpid()}"
-        try:
-            write_medium(
-                entries,
-                partial,
-                fmt=fmt,
-                volume_id=vid,
-                udf=profile.filesystem.startswith("udf"),
-                progress=progress,
-            )
-            report = check_medium(partial, profile, expected=dict(manifest))
-            if has_errors(report.findings):
-                first = next(f for f in report.findings if f.severity is Severity.ERROR)
-                raise InternalError(f"{out}: the medium fails its own check ({first.line()})")
-            os.replace(partial, out)
-        finally:
-            _remove(partial)
-    return BuildResult(
-        out,
-        fmt,
-        vid,
-        len(normal),
-        total,
-        sum(n.rewritten for n in normal),
-        manifest,
-        tuple(found),
-        report,
+            return result
+        outputs = volume_outputs(out, len(plan.volumes))
+        for path in outputs:
+            writable(path)
+        if keep_map is not None:
+            deid.check_map_path(keep_map, outputs)
+        targets = _targets(plan, outputs, normal, layout, placed, profile, vid, deidentify)
+        written = write_volumes(
+            targets,
+            staging,
+            profile,
+            fmt,
+            verify=check_medium,
+            with_pdi=with_pdi,
+            keep_map=(keep_map, anonymised.mapping()) if keep_map and anonymised else None,
+            progress=progress,
+        )
+    first = written[0]
+    return replace(
+        result,
+        output=first.output,
+        manifest=first.manifest,
+        verify=first.verify,
+        volumes=tuple(written),
     )
+
+
+def _targets(
+    plan: split.Plan,
+    outputs: Sequence[Path],
+    normal: Sequence[Normalised],
+    layout: Layout,
+    placed: Sequence[Placed],
+    profile: Profile,
+    vid: str,
+    deidentified: bool,
+) -> list[Target]:
+    """What goes onto each volume: its own layout (the whole one when there is one volume)."""
+    several = len(outputs) > 1
+    ids = [split.volume_id(vid, n) if several else vid for n in range(1, len(outputs) + 1)]
+    created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    targets = []
+    for n, (volume, out) in enumerate(zip(plan.volumes, outputs, strict=True)):
+        mine = lay_out([placed[i] for i in volume.members], profile) if several else layout
+        chosen = [normal[i] for i in volume.members]
+        info = pdi.MediumInfo(
+            ids[n], profile, f"mediakit {__version__}", IMPLEMENTATION_CLASS_UID, created,
+            n + 1, len(outputs), deidentified, tuple(i for i in ids if i != ids[n]),
+        )  # fmt: skip
+        files = []
+        for m, fid in zip(chosen, mine.file_ids, strict=True):
+            if fid is None:
+                raise InternalError(f"{m.instance.label}: placed without a File ID")
+            files.append(Entry(fid, m.source, m.size))
+        headers = {m.instance.header.sop_instance_uid: m.instance.header.keys for m in chosen}
+        targets.append(Target(out, info, mine.roots, tuple(files), headers, volume.parts))
+    return targets
 
 
 def select_with_references(collected: Collected) -> Collected:
@@ -260,42 +306,18 @@ def _header(n: Normalised) -> Header:
     return n.instance.header
 
 
-def _manifest_entry(manifest: Sequence[tuple[str, str]], staging: Path) -> Entry:
-    """``SHA256.TXT`` in the root: every other file's SHA-256 (see mediakit.manifest)."""
-    path = staging / MANIFEST_NAME
-    path.write_bytes(format_manifest(manifest))
-    return Entry((MANIFEST_NAME,), path, path.stat().st_size)
-
-
-def _entries(normal: Sequence[Normalised], layout: Layout, staging: Path, vid: str) -> list[Entry]:
-    """The files of the medium: the DICOMDIR first, then every instance at its File ID."""
-    uids = [n.instance.header.sop_instance_uid for n in normal]
-    fileset_uid = generate_uid(entropy_srcs=["mediakit-fileset", vid, *uids])
-    dicomdir = staging / "DICOMDIR"
-    dicomdir.write_bytes(encode_dicomdir(layout.roots, fileset_id=vid, fileset_uid=fileset_uid))
-    entries = [Entry(("DICOMDIR",), dicomdir, dicomdir.stat().st_size)]
-    for n, fid in zip(normal, layout.file_ids, strict=True):
-        if fid is None:
-            raise InternalError(f"{n.instance.label}: placed without a File ID")
-        entries.append(Entry(fid, n.source, n.size))
-    return entries
-
-
-def _remove(path: Path) -> None:
-    """Remove a partial output (file or folder) if it is there."""
-    if path.is_dir() and not path.is_symlink():
-        import shutil
-
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
+def _deidentified(n: Normalised, inst: Instance) -> Normalised:
+    """The instance as de-identified (re-encoded again, in the same syntax)."""
+    return Normalised(inst, inst.path, inst.header.size, inst.header.transfer_syntax, True)
 
 
 __all__ = [
     "BuildResult",
+    "Written",
     "build_medium",
     "copy_file",
     "default_volume_id",
     "normalise",
     "select_with_references",
+    "volume_outputs",
 ]

@@ -152,6 +152,29 @@ def main() -> None:
     is_flag=True,
     help="Warnings about the content (e.g. a missing RT reference) are errors; write nothing.",
 )
+@click.option(
+    "--no-pdi",
+    is_flag=True,
+    help="Leave out the IHE PDI content (README.TXT, INDEX.HTM, IHE_PDI/) CD/DVD/USB get.",
+)
+@click.option(
+    "--deidentify",
+    is_flag=True,
+    help="De-identify every instance (PS3.15 Annex E), keeping the RT references intact.",
+)
+@click.option(
+    "--keep-map",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="With --deidentify: write the original -> pseudonym mapping to FILE (not on the medium).",
+)
+@click.option(
+    "--split",
+    "split_volumes",
+    is_flag=True,
+    help="Content beyond the medium's capacity goes onto OUTPUT-1, OUTPUT-2, ... (studies whole).",
+)
 @json_option
 @quiet_option
 def build(
@@ -163,6 +186,10 @@ def build(
     no_fix: bool,
     with_references: bool,
     strict: bool,
+    no_pdi: bool,
+    deidentify: bool,
+    keep_map: Path | None,
+    split_volumes: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -178,9 +205,12 @@ def build(
       mediakit build plan.dcm ct/ -o usb --profile STD-GEN-USB-JPEG
       mediakit build export/ -o transfer.iso --no-fix --json
       mediakit build RP.dcm export/ --with-references --strict -o plan.iso
+      mediakit build export/ -o trial.iso --deidentify --keep-map ~/trial-map.json
+      mediakit build course/ -o course.iso --split
     """
     from mediakit.build import build_medium
     from mediakit.render import findings_doc, summary_line
+    from mediakit.volumes import volumes_doc, volumes_text
 
     profile = load_profile(profile_id)
     with _progress("writing", show=not (quiet or as_json), unit="B") as progress:
@@ -193,6 +223,10 @@ def build(
             fix=not no_fix,
             with_references=with_references,
             strict=strict,
+            pdi_content=False if no_pdi else None,
+            deidentify=deidentify,
+            keep_map=keep_map,
+            split_volumes=split_volumes,
             progress=progress,
         )
     found = list(result.findings)
@@ -207,6 +241,9 @@ def build(
             "instances": result.instances,
             "bytes": result.bytes,
             "rewritten": result.rewritten,
+            "pdi": result.pdi,
+            "deidentified": result.deidentified,
+            "volumes": volumes_doc(result.volumes),
             **findings_doc(found, strict=False),
         }
         click.echo(to_json(doc))
@@ -215,7 +252,10 @@ def build(
         click.echo(
             summary_line(profile.id, found, result.instances, strict=False, noun="instances")
         )
-        if result.output:
+        if result.output and len(result.volumes) > 1:
+            for line in volumes_text(result.volumes, result.format):
+                click.echo(line)
+        elif result.output:
             click.echo(
                 f"wrote {result.output} ({result.format}, volume {result.volume_id}, "
                 f"{result.instances} instances, {result.rewritten} re-encoded); "

@@ -42,7 +42,8 @@ class Code:
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
 
 # Families: P Part 10 file, D DICOMDIR, F File-set layout and naming,
-# V volume / file system / capacity, S safety, R RT references, I import.
+# V volume / file system / capacity, S safety, X de-identification, R RT references,
+# I import.
 CODES: Final[Mapping[str, Code]] = MappingProxyType(
     {
         # --- P: Part 10 files -------------------------------------------------
@@ -150,6 +151,13 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
         ),
         "S402": Code(E, "Symbolic link on the medium leads outside it", "PS3.12"),
         "S403": Code(E, "UID is not a valid DICOM UID: refused as a store path", "PS3.5 §9.1"),
+        # --- X: de-identification for cross-zone exchange (PS3.15 Annex E) ----
+        "X701": Code(
+            W,
+            "Patient identity found in free text: replaced by the pseudonym",
+            "PS3.15 E.3.5",
+        ),
+        "X702": Code(W, "Date or time value not understood: emptied", "PS3.15 E.3.6"),
         # --- R: RT references (IEC TR 62266) ------------------------------------
         "R501": Code(
             W, "Referenced RT Structure Set is not on the medium", "PS3.3 C.8.8.9, C.8.8.4"

@@ -3,7 +3,8 @@
 One instance per SOP Instance UID: the same instance given twice is kept once;
 two different contents under one UID is an F206 error. Only headers are read.
 A medium given as input (an image, a ZIP, a folder with a DICOMDIR) brings its
-instances; its DICOMDIR and SHA-256 manifest are rebuilt, so they are left out.
+instances; its DICOMDIR, SHA-256 manifest and IHE PDI content (README.TXT,
+INDEX.HTM, IHE_PDI/) are rebuilt, so they are left out.
 Members of ZIPs and media are extracted to ``staging`` first, because the
 writers stream every file from a path on disk.
 """
@@ -22,6 +23,10 @@ from mediakit.findings import Finding, finding
 from mediakit.manifest import MANIFEST_NAME
 from mediakit.media import open_medium
 from mediakit.part10 import MEDIA_STORAGE_DIRECTORY, Header, read_header, sha256_of
+
+# What a medium's root holds besides its DICOM files, and a new medium rebuilds:
+# the manifest, and the IHE PDI files and folder (RAD TF-3 4.47; mediakit.pdi).
+_REBUILT = frozenset({MANIFEST_NAME, "README.TXT", "INDEX.HTM", "IHE_PDI"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +70,11 @@ def _walk(folder: Path) -> Iterator[Path]:
         dirs = []
         medium_root = any(e.name == "DICOMDIR" for e in entries)
         for entry in entries:
+            if medium_root and entry.name.upper() in _REBUILT:
+                continue
             if entry.is_dir(follow_symlinks=False):
                 dirs.append(Path(entry.path))
-            elif entry.is_file() and not (medium_root and entry.name == MANIFEST_NAME):
+            elif entry.is_file():
                 yield Path(entry.path)
         stack.extend(reversed(dirs))
 
@@ -76,8 +83,8 @@ def _extract(archive: Path, staging: Path) -> Iterator[tuple[Path, str]]:
     """Copy each file of an archive or medium into ``staging``; yield (path, label)."""
     with open_medium(archive) as medium:
         for n, f in enumerate(medium.files()):
-            if f.parts == (MANIFEST_NAME,):
-                continue  # the medium's own manifest: the new medium gets its own
+            if f.parts[0].upper() in _REBUILT:
+                continue  # the medium's own manifest and PDI pages: the new medium gets its own
             dst = staging / f"in{n:08d}"
             with medium.open(f) as src, open(dst, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)

@@ -18,8 +18,8 @@ import hashlib
 import re
 import struct
 import warnings
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
@@ -431,12 +431,21 @@ def sha256_of(path: Path) -> str:
     return sha.hexdigest()
 
 
-def rewrite(src: Path, dst: Path, header: Header, transfer_syntax: str) -> tuple[int, str]:
+def rewrite(
+    src: Path,
+    dst: Path,
+    header: Header,
+    transfer_syntax: str,
+    *,
+    transform: Callable[[Dataset], None] | None = None,
+) -> tuple[int, str]:
     """Re-encode ``src`` into the new file ``dst`` as a conformant Part 10 file.
 
     Writes a zero preamble, ``DICM``, a new File Meta and the dataset in
     ``transfer_syntax`` with every group 0002 element removed; the dataset's
-    content is otherwise unchanged. Returns (bytes written, SHA-256 hex).
+    content is otherwise unchanged, unless ``transform`` (e.g. de-identification)
+    changes it in place first: the File Meta then takes the SOP Class and
+    Instance UIDs the transformed dataset has. Returns (bytes written, SHA-256 hex).
 
     Raises
     ------
@@ -453,6 +462,13 @@ def rewrite(src: Path, dst: Path, header: Header, transfer_syntax: str) -> tuple
             del ds[tag]
         if header.transfer_syntax == EXPLICIT_VR_BE and transfer_syntax != EXPLICIT_VR_BE:
             _swap_binary_words(ds)
+        if transform is not None:
+            transform(ds)
+            header = replace(
+                header,
+                sop_class_uid=_text(ds.get("SOPClassUID", "")),
+                sop_instance_uid=_text(ds.get("SOPInstanceUID", "")),
+            )
         ds.file_meta = file_meta_for(header, transfer_syntax)
         ds.preamble = b"\x00" * 128
         try:

@@ -11,6 +11,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
                 bsdtar:libarchive-tools Orthanc:orthanc; do
         command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
     done
+    # headless Chromium renders the IHE PDI pages (INDEX.HTM) in tests/test_pdi.py
+    command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
     if [ -n "$missing" ]; then
         echo "installing oracles:$missing" >&2
         apt-get update -qq

@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mediakit"
 FOUNDATION = {"errors", "findings", "profiles", "_types"}
-FORMATS = {"part10", "iso", "rt", "manifest", "media", "dicomdir", "inputs", "render"}
+FORMATS = {"part10", "iso", "rt", "manifest", "media", "dicomdir", "inputs", "render", "pdi"}
 # module (top-level name inside mediakit) -> mediakit modules it may import
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
@@ -24,8 +24,13 @@ ALLOWED: dict[str, set[str]] = {
     "dicomdir": FOUNDATION | {"part10", "dicomdir"},
     "inputs": FOUNDATION | {"media", "manifest", "part10"},
     "render": FOUNDATION | {"dicomdir", "rt", "check"},
-    "check": FOUNDATION | FORMATS - {"render", "inputs"} | {"check"},
-    "build": FOUNDATION | FORMATS | {"check"},
+    "pdi": FOUNDATION | {"dicomdir", "rt", "check", "render"},  # render's INDEX.HTM/README.TXT
+    "check": FOUNDATION | FORMATS - {"render", "pdi", "inputs"} | {"check"},
+    "build": FOUNDATION | FORMATS | {"check", "deid", "split", "volumes"},
+    # build's stages: de-identify, plan the volumes, write and verify them (jobs)
+    "deid": FOUNDATION | FORMATS | {"check"},
+    "split": FOUNDATION,
+    "volumes": FOUNDATION | FORMATS | {"check", "split"},
     "importer": FOUNDATION | FORMATS | {"check"},
     "cli": {"*"},
     "__main__": {"cli"},

@@ -71,7 +71,7 @@ def test_round_trip_for_each_format(course_dir: Path, tmp_path: Path, fmt: str) 
     snap = report.snapshot
     on_medium = {f.header.sop_instance_uid for f in snap.files if f.header is not None}
     assert on_medium == sop_uids(course_dir)
-    assert len(snap.files) == 12  # 11 instances and the manifest
+    assert len(snap.files) == 16  # 11 instances, the manifest, README, INDEX, 2 PDI pages
 
 
 def test_files_that_conform_are_copied_byte_for_byte(course_dir: Path, course_iso: Path) -> None:

@@ -25,7 +25,12 @@ def run(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[s
 
 
 def instance_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.parent != root)
+    """The DICOM files: not in the root (DICOMDIR, PDI files), not in IHE_PDI/."""
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.parent != root and p.relative_to(root).parts[0] != "IHE_PDI"
+    )
 
 
 def error_lines(text: str) -> list[str]:
@@ -121,7 +126,7 @@ def test_every_name_is_iso9660_level1(course_iso: Path) -> None:
     names = [line.split()[-1] for line in listing.splitlines() if line.startswith(("-", "d"))]
     files = [n for n in names if ";" in n]
     dirs = [n for n in names if ";" not in n and n not in (".", "..")]
-    assert len(files) == 13  # 11 instances, DICOMDIR, SHA256.TXT
+    assert len(files) == 17  # 11 instances, DICOMDIR, SHA256.TXT, README, INDEX, 2 pages
     assert all(re.fullmatch(r"[A-Z0-9_]{1,8}\.[A-Z0-9_]{0,3};1", n) for n in files), files
     assert all(re.fullmatch(r"[A-Z0-9_]{1,8}", n) for n in dirs), dirs
     assert "DICOMDIR.;1" in files
@@ -138,4 +143,4 @@ def test_xorriso_reads_every_block(course_iso: Path) -> None:
 def test_the_manifest_verifies_with_sha256sum(course_extracted: Path) -> None:
     check = run("sha256sum", "--check", "--strict", "SHA256.TXT", cwd=course_extracted)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert check.stdout.count(": OK") == 12  # 11 instances and the DICOMDIR
+    assert check.stdout.count(": OK") == 16  # 11 instances, the DICOMDIR, 4 PDI files

@@ -99,7 +99,7 @@ def test_every_file_is_opened_once(course_iso: Path) -> None:
     assert snap.expected is not None  # the medium's SHA256.TXT was verified...
     assert all(f.sha256 for f in snap.files)  # ...with every file hashed in the same pass
     assert set(counting.opened.values()) == {1}
-    assert len(counting.opened) == 13
+    assert len(counting.opened) == 17  # 11 instances, DICOMDIR, SHA256.TXT, 4 PDI files
 
 
 @pytest.mark.parametrize("case", ["d106_cycle", "d105_lower_nowhere", "d102_truncated"])
@@ -195,7 +195,7 @@ def test_check_on_a_zip_and_on_a_dicomdir_path(course_dir: Path, tmp_path: Path)
     folder = tmp_path / "folder"
     assert run_cli("build", course_dir, "-o", folder, "--format", "dir").returncode == 0
     doc = json.loads(run_cli("check", folder / "DICOMDIR", "--json").stdout)
-    assert doc["kind"] == "dir" and doc["status"] == "pass" and doc["files"] == 13
+    assert doc["kind"] == "dir" and doc["status"] == "pass" and doc["files"] == 17
     shutil.rmtree(folder)
 
 
@@ -221,3 +221,27 @@ def _lib_record(keys: object) -> bytes:
 
     leaf = Record("IMAGE", keys=keys)  # type: ignore[arg-type]
     return encode_dicomdir([leaf], fileset_id="T", fileset_uid="2.25.1")
+
+
+@needs("dcmmkdir")
+@needs("genisoimage")
+def test_dcmtk_genisoimage_medium_lists_every_instance(course_dir: Path, tmp_path: Path) -> None:
+    """A medium another File-set Creator made: DCMTK's DICOMDIR, genisoimage's image."""
+    tree = tmp_path / "tree"
+    for n, path in enumerate(sorted(course_dir.iterdir())):
+        target = tree / "DICOM" / f"IM{n:06d}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    files = [str(p.relative_to(tree)) for p in sorted((tree / "DICOM").iterdir())]
+    _lib.run("dcmmkdir", "-Pgp", "+F", "DCMTK", *files, cwd=tree)
+    image = tmp_path / "dcmtk.iso"
+    _lib.run("genisoimage", "-quiet", "-V", "DCMTK", "-o", image, tree)
+    doc = json.loads(run_cli("ls", image, "--json").stdout)
+    leaves = [i for p in doc["patients"] for s in p["studies"] for se in s["series"]
+              for i in se["instances"]]  # fmt: skip
+    assert len(leaves) == 11 and all(i["present"] for i in leaves)
+    assert {i["record_type"] for i in leaves} == {
+        "IMAGE", "RT STRUCTURE SET", "RT PLAN", "RT DOSE", "RT TREAT RECORD", "REGISTRATION"
+    }  # fmt: skip
+    check = json.loads(run_cli("check", image, "--json").stdout)
+    assert check["profile"] == "STD-GEN-CD" and check["counts"]["error"] == 0, check["findings"]

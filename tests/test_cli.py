@@ -137,7 +137,7 @@ def test_strict_makes_warnings_fail(tmp_path: Path, course_dir: Path) -> None:
 def test_quiet_prints_only_the_summary(course_iso: Path) -> None:
     run = run_cli("check", course_iso, "--quiet")
     assert run.returncode == 0
-    assert run.stdout.strip().splitlines() == ["STD-GEN-CD: 0 errors, 0 warnings in 13 files (OK)"]
+    assert run.stdout.strip().splitlines() == ["STD-GEN-CD: 0 errors, 0 warnings in 17 files (OK)"]
 
 
 @pytest.mark.skipif(shutil.which("script") is None, reason="util-linux script not installed")

@@ -28,7 +28,7 @@ def test_one_bit_flipped_in_each_file_is_reported_with_that_file(
 ) -> None:
     with open_medium(course_iso) as medium:
         files = [("/".join(f.parts), f.handle) for f in medium.files()]
-    assert len(files) == 13  # 11 instances, DICOMDIR, SHA256.TXT
+    assert len(files) == 17  # 11 instances, DICOMDIR, SHA256.TXT, README, INDEX, 2 PDI pages
     for file_id, extents in files:
         damaged = tmp_path / "damaged.iso"
         shutil.copy(course_iso, damaged)

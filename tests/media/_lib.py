@@ -72,7 +72,12 @@ def file_of(medium: Path, rec: Record) -> Path:
 
 
 def instances(medium: Path) -> list[Path]:
-    return sorted(p for p in medium.rglob("*") if p.is_file() and p.parent != medium)
+    """The DICOM files: not in the root (DICOMDIR, PDI files), not in IHE_PDI/."""
+    return sorted(
+        p
+        for p in medium.rglob("*")
+        if p.is_file() and p.parent != medium and p.relative_to(medium).parts[0] != "IHE_PDI"
+    )
 
 
 def save(ds: pydicom.Dataset, path: Path, **kwargs: object) -> None:
