@@ -451,6 +451,8 @@ def rewrite(
     ------
     InputError
         When the dataset cannot be re-encoded (named file, reason).
+    OSError
+        When ``dst`` cannot be written (the disk is full): not the file's fault.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -479,6 +481,9 @@ def rewrite(
                 implicit_vr=transfer_syntax == IMPLICIT_VR_LE,
                 little_endian=transfer_syntax != EXPLICIT_VR_BE,
             )
+        except OSError:  # writing dst failed (a full disk): the caller's side, not the file's
+            dst.unlink(missing_ok=True)
+            raise
         except Exception as exc:  # conversions pydicom refuses
             dst.unlink(missing_ok=True)
             raise InputError(

@@ -27,7 +27,7 @@ from mediakit._types import Progress
 from mediakit.check.runner import Report
 from mediakit.dicomdir.encode import encode_dicomdir
 from mediakit.dicomdir.model import Record
-from mediakit.errors import InputError, InternalError
+from mediakit.errors import InputError, InternalError, os_reason
 from mediakit.findings import Severity, has_errors
 from mediakit.iso import Entry
 from mediakit.manifest import MANIFEST_NAME, format_manifest
@@ -171,7 +171,9 @@ def _write_one(
     listing.write_bytes(format_manifest(manifest))
     entries.append(Entry((MANIFEST_NAME,), listing, listing.stat().st_size))
     udf = profile.filesystem.startswith("udf")
-    write_medium(entries, partial, fmt=fmt, volume_id=vid, udf=udf, progress=progress)
+    write_medium(
+        entries, partial, fmt=fmt, volume_id=vid, udf=udf, progress=progress, name=target.out
+    )
     report = verify(partial, profile, expected=dict(manifest))
     if has_errors(report.findings):
         first = next(f for f in report.findings if f.severity is Severity.ERROR)
@@ -200,7 +202,7 @@ def _write_map(path: Path, mapping: Mapping[str, Any]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fp:
             fp.write(text)
     except OSError as exc:
-        raise InputError(f"--keep-map {path}: cannot write ({exc.strerror or exc})") from None
+        raise InputError(f"--keep-map {path}: cannot write: {os_reason(exc)}") from None
 
 
 def volumes_doc(written: Sequence[Written]) -> list[dict[str, Any]]:
