@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,7 +313,7 @@ def read_iso(image: BinaryIO, where: str) -> tuple[IsoInfo, list[IsoFile], list[
         iso.open_fp(image)
     except PyCdlibException as exc:
         raise MediaError(f"{where}: not a readable ISO 9660 image ({exc})") from None
-    except (ValueError, OverflowError, struct.error, IndexError) as exc:
+    except Exception as exc:  # pycdlib on hostile bytes: KeyError, ValueError, struct.error...
         raise MediaError(f"{where}: damaged ISO 9660 image ({type(exc).__name__})") from None
     found: list[Finding] = []
     declared = int(iso.pvd.space_size) * BLOCK
@@ -343,6 +342,8 @@ def read_iso(image: BinaryIO, where: str) -> tuple[IsoInfo, list[IsoFile], list[
         )
     except PyCdlibException as exc:
         raise MediaError(f"{where}: damaged ISO 9660 directory ({exc})") from None
+    except Exception as exc:  # records pycdlib accepted but cannot follow
+        raise MediaError(f"{where}: damaged ISO 9660 directory ({type(exc).__name__})") from None
     finally:
         iso.close()
     return info, files, found
