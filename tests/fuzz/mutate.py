@@ -58,6 +58,7 @@ class Seed:
     offsets: tuple[int, ...]  # positions of the UL values of (0004,1200/1202/1400/1420)
     records: tuple[int, ...]  # positions of Item tags (directory records, nested items)
     file_ids: tuple[tuple[int, int, int], ...]  # (length field, value position, value length)
+    hot: tuple[int, int] | None = None  # where most mutations should land (an image's directories)
 
     def __repr__(self) -> str:  # hypothesis prints the seed with a failing example
         return f"Seed({self.name!r}, {len(self.data)} bytes)"
@@ -108,20 +109,40 @@ def _interesting_lengths(original: int, size: int) -> st.SearchStrategy[int]:
     )
 
 
-def mutations(s: Seed, *, hot: tuple[int, int] | None = None) -> st.SearchStrategy[list[Op]]:
-    """A list of 1-4 operations on ``s``; ``hot`` is a byte range most positions fall in."""
+def mutations(
+    s: Seed, *, hot: tuple[int, int] | None = None, image: bool = False
+) -> st.SearchStrategy[list[Op]]:
+    """A list of 1-4 operations on ``s``; ``hot`` is a byte range most positions fall in.
+
+    ``image``: an ISO 9660 image, whose structures sit at fixed sectors. Bytes are
+    inserted, deleted or duplicated only after the hot range (before it they would
+    only shift the descriptors off their sectors); inside it, both-byte-order
+    32-bit fields (ECMA-119 7.3.3: extents, lengths, sizes) get interesting values.
+    """
     size = len(s.data)
     anywhere = st.integers(0, max(0, size - 1))
     pos = anywhere if hot is None else st.one_of(st.integers(*hot), anywhere)
+    shifting = st.integers(hot[1], max(hot[1], size - 1)) if image and hot else pos
     blob = st.binary(min_size=1, max_size=64)
     ops: list[st.SearchStrategy[Op]] = [
         st.tuples(st.just("flip"), pos, st.integers(0, 7)),
         st.tuples(st.just("put"), pos, blob),
-        st.tuples(st.just("insert"), pos, blob),
-        st.tuples(st.just("delete"), pos, st.integers(1, 256)),
-        st.tuples(st.just("truncate"), st.integers(0, max(0, size - 1))),
-        st.tuples(st.just("dup"), pos, st.integers(1, 512), pos),
+        st.tuples(st.just("insert"), shifting, blob),
+        st.tuples(st.just("delete"), shifting, st.integers(1, 256)),
+        st.tuples(st.just("truncate"), shifting if image else anywhere),
+        st.tuples(st.just("dup"), pos, st.integers(1, 512), shifting),
     ]
+    if image and hot:
+        blocks = size // 2048
+        values = [0, 1, 16, 17, 18, 19, 20, blocks - 1, blocks, blocks + 1, size, 0x7FFFFFFF]
+        values.append(UNDEFINED)
+        ops.append(
+            st.tuples(
+                st.just("both32"),
+                st.integers(*hot),
+                st.one_of(st.sampled_from(values), st.integers(0, UNDEFINED)),
+            )
+        )
     if s.lengths:
         field = st.sampled_from(s.lengths)
 
@@ -177,6 +198,10 @@ def apply(data: bytes, ops: Sequence[Op]) -> bytes:
             _set(out, at, size, value)
         elif kind == "offset":
             _set(out, args[0], 4, args[1])
+        elif kind == "both32":  # little endian, then big endian (ECMA-119 7.3.3)
+            at, value = args
+            if at + 8 <= n:
+                out[at : at + 8] = struct.pack("<L", value) + struct.pack(">L", value)
         elif kind == "file_id":
             (length_at, value_at, length), hostile, keep = args
             if value_at + length > n:

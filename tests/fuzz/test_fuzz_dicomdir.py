@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 from pydicom.dataset import Dataset
 
@@ -93,6 +93,9 @@ def test_mutated_dicomdir_parses_to_a_tree_of_safe_records(
                 assert isinstance(res.file.handle, Path)
                 assert res.file.handle.resolve().is_relative_to(fuzz_folder.resolve())
     assert {f.code[0] for f in parsed.findings} <= {"D"}
+    for code in sorted({f.code for f in parsed.findings}):
+        event(code)  # which damage the mutations reach (--hypothesis-show-statistics)
+    event("records kept" if parsed.records else "no records")
 
 
 @pytest.mark.parametrize(

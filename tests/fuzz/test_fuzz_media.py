@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 from itertools import count
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from mediakit.check.runner import check_medium
@@ -25,7 +26,7 @@ from mediakit.importer import import_to_store
 from mediakit.iso import BLOCK, read_iso
 from mediakit.render import ls_doc, ls_text
 from tests.fuzz.conftest import EVIL_UID, fuzz_settings, hang_guard
-from tests.fuzz.mutate import apply, mutations, raw_seed, seed
+from tests.fuzz.mutate import Seed, apply, mutations, raw_seed, seed
 from tests.importer.storecheck import assert_store_consistent, index_rows
 
 _N = count()
@@ -52,12 +53,15 @@ def _every_command(medium: Path, scratch: Path, watched: Path) -> None:
     try:
         with hang_guard(60):
             report = check_medium(medium)  # a damaged image is V308, never an exception
+            for code in sorted({f.code for f in report.findings if f.code[0] in "DSV"}):
+                event(f"check: {code}")  # what the mutations reach (--hypothesis-show-statistics)
             doc = ls_doc(report.snapshot)
             json.dumps(doc)
             ls_text(doc)
             try:
                 result = import_to_store(medium, store)
-            except (InputError, MediaError):
+            except (InputError, MediaError) as exc:
+                event(f"import: {type(exc).__name__}")
                 result = None
         if result is not None:
             assert_store_consistent(store)
@@ -89,13 +93,13 @@ def test_folder_medium_with_a_mutated_dicomdir(
 
 
 @pytest.fixture(scope="module")
-def iso_seed(fuzz_iso: Path) -> tuple[bytes, tuple[int, int]]:
-    """The built image, and its hot range: the volume descriptors up to the first file."""
+def iso_seed(fuzz_iso: Path) -> Seed:
+    """The built image; its hot range is the volume descriptors up to the first file."""
     data = fuzz_iso.read_bytes()
     with open(fuzz_iso, "rb") as fp:
         _, files, _ = read_iso(fp, str(fuzz_iso))
     first = min(start for f in files for start, _ in f.extents)
-    return data, (16 * BLOCK, first - 1)
+    return replace(raw_seed("built image", data), hot=(16 * BLOCK, first - 1))
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -103,18 +107,19 @@ def iso_seed(fuzz_iso: Path) -> tuple[bytes, tuple[int, int]]:
 @fuzz_settings(40, deadline=20)
 def test_image_built_by_mediakit_mutated(
     data: st.DataObject,
-    iso_seed: tuple[bytes, tuple[int, int]],
+    iso_seed: Seed,
     tmp_path_factory: pytest.TempPathFactory,
     scratch: Path,
 ) -> None:
-    image, hot = iso_seed
-    ops = data.draw(mutations(raw_seed("built image", image), hot=hot), label="ops")
+    image = iso_seed.data
+    ops = data.draw(mutations(iso_seed, hot=iso_seed.hot, image=True), label="ops")
     mutated = apply(image, ops)
     folder = scratch / "image"
     folder.mkdir(exist_ok=True)
     path = folder / "course.iso"
     path.write_bytes(mutated)
     if mutated[16 * BLOCK + 1 : 16 * BLOCK + 6] != b"CD001":
+        event("no longer an ISO 9660 image")
         with pytest.raises(InputError, match="not an ISO 9660 image"):
             check_medium(path)  # no longer an image by content: a usage error, exit 2
         return
