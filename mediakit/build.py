@@ -10,13 +10,14 @@ the IHE PDI content :mod:`mediakit.pdi`.
 
 from __future__ import annotations
 
+import functools
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
 
 from mediakit import IMPLEMENTATION_CLASS_UID, __version__, deid, pdi, rt, split
 from mediakit._types import Progress
@@ -24,7 +25,7 @@ from mediakit.check.part10 import FIXABLE, file_findings
 from mediakit.check.rt import rt_findings
 from mediakit.check.runner import Report, check_medium
 from mediakit.dicomdir.layout import Layout, Placed, all_keywords, lay_out
-from mediakit.errors import InputError, InternalError
+from mediakit.errors import InputError, InternalError, os_reason
 from mediakit.findings import Finding, Severity, finding, has_errors
 from mediakit.inputs import Collected, Instance, collect
 from mediakit.iso import Entry
@@ -114,6 +115,26 @@ def normalise(
     return out, found
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _disk_errors(build: Callable[_P, _R]) -> Callable[_P, _R]:
+    """An OSError while staging (the temporary folder's disk is full) is one InputError."""
+
+    @functools.wraps(build)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return build(*args, **kwargs)
+        except OSError as exc:
+            out = kwargs.get("out", args[1] if len(args) > 1 else "build")
+            where = f" (writing {exc.filename})" if exc.filename else ""
+            raise InputError(f"{out}: cannot build: {os_reason(exc)}{where}") from None
+
+    return run
+
+
+@_disk_errors
 def build_medium(
     sources: Sequence[Path],
     out: Path,

@@ -4,6 +4,8 @@ Every message says what failed, where, and ideally what to do next; the CLI
 prints ``str(exc)`` as one line and maps the class to an exit code.
 """
 
+import errno
+
 
 class MediakitError(Exception):
     """Base of every error mediakit raises on purpose."""
@@ -23,3 +25,17 @@ class MediaError(MediakitError):
 
 class InternalError(MediakitError):
     """An invariant broke: a bug in mediakit."""
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a file operation failed, in words; a full disk (or quota) says so plainly.
+
+    Libraries that re-raise an OSError with a longer message (pydicom adds the tag
+    and a traceback) keep the original as ``__cause__``: its errno is the one told.
+    """
+    while exc.errno is None and isinstance(exc.__cause__, OSError):
+        exc = exc.__cause__
+    text = exc.strerror or (str(exc).splitlines() or [type(exc).__name__])[0]
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full ({text})"
+    return text

@@ -55,6 +55,7 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
         "P106": Code(E, "File cannot be parsed as DICOM", "PS3.10 §7"),
         "P107": Code(W, "Group 0002 elements inside the dataset", "PS3.10 §7.1"),
         "P108": Code(E, "SOP Class or SOP Instance UID missing from the dataset", "PS3.3 C.12.1"),
+        "P109": Code(E, "File ends inside an element: truncated", "PS3.5 §7.1; PS3.10 §7.2"),
         # --- D: DICOMDIR ------------------------------------------------------
         "D101": Code(E, "No DICOMDIR in the root of the medium", "PS3.10 §8.6; PS3.11 D.3"),
         "D102": Code(E, "DICOMDIR cannot be parsed", "PS3.10 §7; PS3.3 F.3"),

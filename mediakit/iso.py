@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from pycdlib.pycdlibexception import PyCdlibException
 
 from mediakit import __version__
 from mediakit._types import Progress
-from mediakit.errors import InputError, MediaError
+from mediakit.errors import InputError, MediaError, os_reason
 from mediakit.findings import Finding, finding
 
 BLOCK: Final = 2048  # logical block size of every CD/DVD/BD image (PS3.12 F; ECMA-119 6.1.2)
@@ -97,6 +96,7 @@ def write_iso(
     volume_id: str,
     udf: bool = False,
     progress: Progress | None = None,
+    name: Path | None = None,
 ) -> None:
     """Master an ISO 9660 Level 1 image (UDF 2.60 bridge when ``udf``) at ``out``.
 
@@ -113,14 +113,17 @@ def write_iso(
         Add a UDF 2.60 file system bridged with ISO 9660 (Blu-ray profiles).
     progress
         Called with (bytes written, total bytes) while mastering.
+    name
+        What messages call the image (default ``out``).
 
     Raises
     ------
     InputError
         When a name or size does not fit, or ``out`` cannot be written.
     """
+    shown = name or out
     if any(len(e.file_id) > MAX_DIRECTORY_DEPTH for e in entries):
-        raise InputError(f"{out}: a File ID is deeper than {MAX_DIRECTORY_DEPTH} levels")
+        raise InputError(f"{shown}: a File ID is deeper than {MAX_DIRECTORY_DEPTH} levels")
     iso = pycdlib.PyCdlib()
     try:
         iso.new(
@@ -140,9 +143,9 @@ def write_iso(
             fp.flush()
             os.fsync(fp.fileno())
     except PyCdlibException as exc:
-        raise InputError(f"{out}: cannot master the image ({exc})") from None
+        raise InputError(f"{shown}: cannot master the image ({exc})") from None
     except OSError as exc:
-        raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+        raise InputError(f"{shown}: cannot write: {os_reason(exc)}") from None
     finally:
         iso.close()
 
@@ -310,7 +313,7 @@ def read_iso(image: BinaryIO, where: str) -> tuple[IsoInfo, list[IsoFile], list[
         iso.open_fp(image)
     except PyCdlibException as exc:
         raise MediaError(f"{where}: not a readable ISO 9660 image ({exc})") from None
-    except (ValueError, OverflowError, struct.error, IndexError) as exc:
+    except Exception as exc:  # pycdlib on hostile bytes: KeyError, ValueError, struct.error...
         raise MediaError(f"{where}: damaged ISO 9660 image ({type(exc).__name__})") from None
     found: list[Finding] = []
     declared = int(iso.pvd.space_size) * BLOCK
@@ -339,6 +342,8 @@ def read_iso(image: BinaryIO, where: str) -> tuple[IsoInfo, list[IsoFile], list[
         )
     except PyCdlibException as exc:
         raise MediaError(f"{where}: damaged ISO 9660 directory ({exc})") from None
+    except Exception as exc:  # records pycdlib accepted but cannot follow
+        raise MediaError(f"{where}: damaged ISO 9660 directory ({type(exc).__name__})") from None
     finally:
         iso.close()
     return info, files, found

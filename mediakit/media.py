@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import BinaryIO, Final, Literal, cast
 
 from mediakit._types import Progress
-from mediakit.errors import InputError, MediaError
+from mediakit.errors import InputError, MediaError, os_reason
 from mediakit.findings import Finding, finding
 from mediakit.iso import BLOCK, Entry, ExtentStream, IsoInfo, read_iso, write_iso
 
@@ -418,20 +418,26 @@ def write_medium(
     volume_id: str,
     udf: bool = False,
     progress: Progress | None = None,
+    name: Path | None = None,
 ) -> None:
     """Write ``entries`` at ``out`` (which must not exist) as an image, a folder or a ZIP.
+
+    ``name`` is what messages call the output (the final name when ``out`` is a
+    hidden partial beside it).
 
     Raises
     ------
     InputError
-        When ``out`` cannot be written (the message names it and says why).
+        When ``out`` cannot be written (the message names it and says why: a full
+        disk says "the disk is full").
     """
+    shown = name or out
     try:
         if fmt == "iso":
-            write_iso(entries, out, volume_id=volume_id, udf=udf, progress=progress)
+            write_iso(entries, out, volume_id=volume_id, udf=udf, progress=progress, name=shown)
         elif fmt == "dir":
             _write_dir(entries, out, progress)
         else:
             _write_zip(entries, out, progress)
     except OSError as exc:
-        raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+        raise InputError(f"{shown}: cannot write: {os_reason(exc)}") from None

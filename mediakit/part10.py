@@ -76,6 +76,7 @@ class Header:
     sop_class_uid: str
     sop_instance_uid: str
     keys: Dataset = field(repr=False)
+    truncated: str | None = None  # where the file ends inside an element (P109), else None
 
     @property
     def meta_mismatch(self) -> tuple[str, ...]:
@@ -235,7 +236,11 @@ def _header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> H
                     keys[kw] = _load(ds[kw])
             except Exception:  # a value pydicom cannot convert is absent for our purposes
                 continue
+    truncated = None
+    if ts != DEFLATED_LE:  # a deflated dataset's bytes are not elements
+        truncated = _truncation(fp, dataset_offset, size, *ds.original_encoding)
     return Header(
+        truncated=truncated,
         size=size,
         preamble=preamble,
         has_meta=preamble != "absent",
@@ -248,6 +253,51 @@ def _header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> H
         sop_instance_uid=_text(ds.get("SOPInstanceUID", "")),
         keys=keys,
     )
+
+
+_UNDEFINED: Final = 0xFFFFFFFF
+
+
+def _truncation(
+    fp: BinaryIO, pos: int, size: int, implicit: bool | None, little: bool | None
+) -> str | None:
+    """Where the file ends inside an element, or None: every declared length must fit.
+
+    pydicom reads a file cut inside a value (even inside a sequence) without a
+    word and keeps what it got; a copy cut in transit then looks like a shorter,
+    valid instance. Element headers only are read, iteratively, to the end of
+    the file: defined lengths are skipped, undefined-length sequences, items and
+    encapsulated fragments are entered. Group 0002 is Explicit VR Little Endian.
+    """
+    open_ = 0  # undefined-length sequences and items not yet closed
+    while pos < size:
+        if pos + 8 > size:
+            return f"ends inside an element header at {pos:#x}"
+        fp.seek(pos)
+        head = fp.read(12 if pos + 12 <= size else 8)
+        meta = head[:2] == b"\x02\x00"
+        e = "<" if meta or little is not False else ">"
+        group, elem, length = struct.unpack(f"{e}HHL", head[:8])
+        vpos = pos + 8
+        if group != 0xFFFE and (meta or not implicit):
+            if head[4:6] in _LONG_VRS:
+                if len(head) < 12:
+                    return f"ends inside an element header at {pos:#x}"
+                (length,) = struct.unpack(f"{e}L", head[8:12])
+                vpos = pos + 12
+            else:
+                (length,) = struct.unpack(f"{e}H", head[6:8])
+        if group == 0xFFFE and elem in (0xE00D, 0xE0DD):
+            open_ = max(0, open_ - 1)  # the end of an item or a sequence
+            pos = vpos
+        elif length == _UNDEFINED:
+            open_ += 1  # a sequence, an item or encapsulated fragments: elements follow
+            pos = vpos
+        elif vpos + length > size:
+            return f"({group:04X},{elem:04X}) at {pos:#x}: {length} bytes, file ends at {size:#x}"
+        else:
+            pos = vpos + length  # the whole value is there (a defined-length item included)
+    return f"ends inside {open_} undefined-length sequence(s) or item(s)" if open_ else None
 
 
 class _Nameless:
@@ -401,6 +451,8 @@ def rewrite(
     ------
     InputError
         When the dataset cannot be re-encoded (named file, reason).
+    OSError
+        When ``dst`` cannot be written (the disk is full): not the file's fault.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -429,6 +481,9 @@ def rewrite(
                 implicit_vr=transfer_syntax == IMPLICIT_VR_LE,
                 little_endian=transfer_syntax != EXPLICIT_VR_BE,
             )
+        except OSError:  # writing dst failed (a full disk): the caller's side, not the file's
+            dst.unlink(missing_ok=True)
+            raise
         except Exception as exc:  # conversions pydicom refuses
             dst.unlink(missing_ok=True)
             raise InputError(

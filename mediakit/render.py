@@ -18,6 +18,7 @@ from mediakit.check.snapshot import Snapshot
 from mediakit.dicomdir.model import Record
 from mediakit.findings import Finding, counts, has_errors
 from mediakit.rt import Graph, build_graph, node_of, summarise
+from mediakit.rt.table import rt_table
 
 JSON_FORMAT = 1
 
@@ -68,6 +69,8 @@ def _rt(where: str, ds: Dataset, graph: Graph, uid: str, sop_class: str) -> Any:
     """The leaf's ``rt`` object: the RT summary of the file (or of its record), else None."""
     node = graph.nodes.get(uid)
     if node is None or node.where != where:
+        if (sop_class or _text(ds, "SOPClassUID")) not in rt_table().kinds:
+            return None  # not an RT object: no node to make (a 200k-record DICOMDIR of CT)
         node = node_of(where, ds, uid=uid, sop_class_uid=sop_class)
     return summarise(node, graph) if node is not None else None
 

@@ -7,12 +7,15 @@ PDI pages included. Every volume is written under a hidden name beside its
 output and read back by a fresh reader (``verify``, the ``check`` runner)
 against its manifest; only when all of them pass are they renamed into place,
 so a failure leaves none of them, and no ``--keep-map`` file, under a final name.
+A build killed outright (SIGKILL, power) leaves its hidden partial behind; the
+next build of the same output removes it once its PID is gone.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ from mediakit._types import Progress
 from mediakit.check.runner import Report
 from mediakit.dicomdir.encode import encode_dicomdir
 from mediakit.dicomdir.model import Record
-from mediakit.errors import InputError, InternalError
+from mediakit.errors import InputError, InternalError, os_reason
 from mediakit.findings import Severity, has_errors
 from mediakit.iso import Entry
 from mediakit.manifest import MANIFEST_NAME, format_manifest
@@ -119,6 +122,7 @@ def write_volumes(
         for n, target in enumerate(targets, 1):
             folder = staging / f"vol{n}"
             folder.mkdir()
+            remove_stale_partials(target.out)
             partial = target.out.parent / f".{target.out.name}.partial-{os.getpid()}"
             partials.append(partial)
             written.append(
@@ -171,7 +175,9 @@ def _write_one(
     listing.write_bytes(format_manifest(manifest))
     entries.append(Entry((MANIFEST_NAME,), listing, listing.stat().st_size))
     udf = profile.filesystem.startswith("udf")
-    write_medium(entries, partial, fmt=fmt, volume_id=vid, udf=udf, progress=progress)
+    write_medium(
+        entries, partial, fmt=fmt, volume_id=vid, udf=udf, progress=progress, name=target.out
+    )
     report = verify(partial, profile, expected=dict(manifest))
     if has_errors(report.findings):
         first = next(f for f in report.findings if f.severity is Severity.ERROR)
@@ -200,7 +206,7 @@ def _write_map(path: Path, mapping: Mapping[str, Any]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fp:
             fp.write(text)
     except OSError as exc:
-        raise InputError(f"--keep-map {path}: cannot write ({exc.strerror or exc})") from None
+        raise InputError(f"--keep-map {path}: cannot write: {os_reason(exc)}") from None
 
 
 def volumes_doc(written: Sequence[Written]) -> list[dict[str, Any]]:
@@ -235,6 +241,43 @@ def volumes_text(written: Sequence[Written], fmt: str) -> list[str]:
     return lines
 
 
+def remove_stale_partials(out: Path) -> list[Path]:
+    """Remove what builds of ``out`` that were killed left: ``.NAME.partial-PID``, PID gone.
+
+    Only names of exactly that pattern, for this output, whose process no longer
+    exists (a live build, ours or another's, keeps its partial); links are never
+    followed or removed. Returns what was removed.
+    """
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.partial-([0-9]{{1,10}})")
+    removed = []
+    try:
+        entries = list(os.scandir(out.parent))
+    except OSError:
+        return []
+    for entry in entries:
+        found = pattern.fullmatch(entry.name)
+        if found is None or entry.is_symlink() or _alive(int(found.group(1))):
+            continue
+        remove(Path(entry.path))
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (one we may not signal exists too)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, ValueError):
+        return False  # no process can have such an id
+    return True
+
+
 def remove(path: Path) -> None:
     """Remove a partial or published output (file or folder) if it is there."""
     if path.is_dir() and not path.is_symlink():
@@ -247,6 +290,7 @@ __all__ = [
     "Target",
     "Written",
     "remove",
+    "remove_stale_partials",
     "volume_outputs",
     "volumes_doc",
     "volumes_text",

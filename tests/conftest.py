@@ -13,6 +13,7 @@ from pydicom.data import get_testdata_file
 
 from fixtures.rtcourse import write_course
 from mediakit.build import build_medium
+from mediakit.manifest import MANIFEST_NAME
 from mediakit.profiles import load_profile
 
 # ../shared/testdata beside the project root (never copied in); MEDIAKIT_SHARED overrides.
@@ -90,4 +91,19 @@ def course_extracted(course_iso: Path, tmp_path_factory: pytest.TempPathFactory)
         pytest.skip("bsdtar not installed")
     out = tmp_path_factory.mktemp("extracted")
     subprocess.run(["bsdtar", "-xf", str(course_iso), "-C", str(out)], check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def base_medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean STD-GEN-CD folder medium: 2 CT slices and the 7 RT objects, no manifest.
+
+    The example media (tests/media) start from a copy of it. Do not modify.
+    """
+    export = tmp_path_factory.mktemp("base-export")
+    write_course(export, 5, n_slices=2)
+    out = tmp_path_factory.mktemp("base") / "medium"
+    result = build_medium([export], out, load_profile("STD-GEN-CD"), fmt="dir", volume_id="BASE")
+    assert result.output is not None
+    (out / MANIFEST_NAME).unlink()
     return out

@@ -21,9 +21,6 @@ from typing import Any
 
 import pytest
 
-from fixtures.rtcourse import write_course
-from mediakit.build import build_medium
-from mediakit.manifest import MANIFEST_NAME
 from mediakit.profiles import load_profile
 
 CASES = Path(__file__).parent / "media"
@@ -33,18 +30,6 @@ MEMORY_LIMIT = 3 << 30  # address space for check, ls and import together: no al
 
 def _cases() -> list[Path]:
     return sorted(p.parent for p in CASES.glob("*/*/make.py"))
-
-
-@pytest.fixture(scope="session")
-def base_medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clean STD-GEN-CD folder medium: 2 CT slices and the 7 RT objects, no manifest."""
-    export = tmp_path_factory.mktemp("base-export")
-    write_course(export, 5, n_slices=2)
-    out = tmp_path_factory.mktemp("base") / "medium"
-    result = build_medium([export], out, load_profile("STD-GEN-CD"), fmt="dir", volume_id="BASE")
-    assert result.output is not None
-    (out / MANIFEST_NAME).unlink()
-    return out
 
 
 def _load(case: Path) -> Callable[[Path], Path]:

@@ -62,6 +62,12 @@ def p108_sop_uids_present(h: Header, where: str, profile: Profile) -> Iterator[F
         yield finding("P108", where, ", ".join(missing) + " missing")
 
 
+def p109_file_not_truncated(h: Header, where: str, profile: Profile) -> Iterator[Finding]:
+    """Every element's value fits in the file (PS3.5 §7.1): none was cut short in transit."""
+    if h.truncated is not None:
+        yield finding("P109", where, h.truncated)
+
+
 FILE_RULES = (
     p101_file_meta_present,
     p102_preamble_harmless,
@@ -70,6 +76,7 @@ FILE_RULES = (
     p105_transfer_syntax_allowed,
     p107_no_group_0002_in_dataset,
     p108_sop_uids_present,
+    p109_file_not_truncated,
 )
 FIXABLE = frozenset({"P101", "P102", "P103", "P104", "P105", "P107"})
 

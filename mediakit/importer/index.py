@@ -84,6 +84,13 @@ class Row:
     imported_at: str
 
 
+def sqlite_reason(exc: sqlite3.Error) -> str:
+    """Why SQLite failed, in words; a full disk (SQLITE_FULL) says so plainly."""
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return f"the disk is full ({exc})"
+    return str(exc)
+
+
 _COLUMNS: Final = tuple(f.name for f in fields(Row))
 _REWRITTEN: Final = _COLUMNS.index("rewritten")
 
@@ -110,6 +117,9 @@ class Index:
             elif got[0] != str(SCHEMA_VERSION):
                 raise InputError(f"{path}: index schema {got[0]}, this mediakit reads only 1")
         except sqlite3.DatabaseError as exc:
+            if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                why = sqlite_reason(exc)
+                raise InputError(f"{path}: cannot write the store index: {why}") from None
             raise InputError(f"{path}: not a usable store index ({exc})") from None
 
     def get(self, sop_instance_uid: str) -> Row | None:

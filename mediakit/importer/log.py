@@ -8,13 +8,14 @@ recovered). Lines are flushed as they are written and fsynced when the log close
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mediakit.errors import InputError
+from mediakit.errors import InputError, os_reason
 
 
 def now() -> str:
@@ -28,8 +29,10 @@ class ImportLog:
     def __init__(self, path: Path) -> None:
         try:
             self._fp = open(path, "a", encoding="utf-8")  # noqa: SIM115  (closed by close())
+            if _cut_short(path):  # a line a full disk or a crash cut: end it, keep the rest
+                self._fp.write("\n")
         except OSError as exc:
-            raise InputError(f"{path}: cannot write the import log ({exc.strerror})") from None
+            raise InputError(f"{path}: cannot write the import log: {os_reason(exc)}") from None
         self._run: str | None = None
 
     def start(self, run: str) -> None:
@@ -44,8 +47,19 @@ class ImportLog:
         self._fp.flush()
 
     def close(self) -> None:
-        """fsync and close."""
-        try:
+        """fsync and close; after a failed write (a full disk) the import already stops."""
+        # After a failed write the error that stops the import was raised where it happened.
+        with contextlib.suppress(OSError):
+            self._fp.flush()
             os.fsync(self._fp.fileno())
-        finally:
+        with contextlib.suppress(OSError):
             self._fp.close()
+
+
+def _cut_short(path: Path) -> bool:
+    """Whether the log's last line lacks its newline."""
+    with open(path, "rb") as fp:
+        if fp.seek(0, os.SEEK_END) == 0:
+            return False
+        fp.seek(-1, os.SEEK_END)
+        return fp.read(1) != b"\n"

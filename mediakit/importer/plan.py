@@ -13,7 +13,10 @@ here once for both destinations (store and PACS):
 - a record whose file is not there is I502, a file that is not readable
   DICOM (or lacks a SOP Instance, Study or Series UID) is I501: *unreadable*;
 - a UID that is not a valid DICOM UID (PS3.5 §9.1) is S403, *refused*: the
-  store builds paths from UIDs, so a UID is hostile until it passes.
+  store builds paths from UIDs, so a UID is hostile until it passes;
+- a file whose SHA-256 differs from the medium's own manifest (``SHA256.TXT``,
+  seal intact) was damaged after it was written: V306, *unreadable*, so a cut
+  or bit-flipped copy never enters the store looking like the original.
 """
 
 from __future__ import annotations
@@ -167,12 +170,21 @@ def plan_import(snap: Snapshot, bare: Mapping[tuple[str, ...], FileFacts] | None
     def consider(facts: FileFacts, found_by: Literal["dicomdir", "scan"]) -> None:
         taken.add(facts.file.parts)
         raw = facts.file.raw
+        if (damage := _damaged(snap, facts.file)) is not None:
+            sop = facts.header.sop_instance_uid[:64] if facts.header is not None else ""
+            results.append(_skip(Outcome.UNREADABLE, damage, file_id=raw, sop=sop))
+            return
         if facts.header is None:
             why = facts.error or "not a DICOM file"
             results.append(_skip(Outcome.UNREADABLE, finding("I501", raw, why), file_id=raw))
             return
         if _is_directory(facts.header):
             return  # a nested DICOMDIR (Philips DIRFILE, a whole disc copied): not an instance
+        if facts.header.truncated is not None:  # what is missing cannot be imported
+            cut = finding("I501", raw, f"truncated: {facts.header.truncated}")
+            sop = facts.header.sop_instance_uid[:64]
+            results.append(_skip(Outcome.UNREADABLE, cut, file_id=raw, sop=sop))
+            return
         problem = identity_problem(facts.header, raw)
         if problem is not None:
             outcome, why_not = problem
@@ -200,6 +212,21 @@ def plan_import(snap: Snapshot, bare: Mapping[tuple[str, ...], FileFacts] | None
         why = "no usable DICOMDIR" if not _usable(snap) else "not referenced by the DICOMDIR"
         found.append(finding("I505", snap.label, f"{scanned} instance(s): {why}"))
     return Plan(tuple(candidates), tuple(results), tuple(found))
+
+
+def _damaged(snap: Snapshot, file: MediaFile) -> Finding | None:
+    """V306 when the medium's manifest lists this file with another SHA-256 (the snapshot's)."""
+    if snap.manifest is None or snap.expected is None:
+        return None  # no manifest, or one whose seal failed: it proves nothing
+    fid = "/".join(file.parts)
+    want = snap.expected.get(fid)
+    facts = snap.facts.get(file.parts)
+    got = facts.sha256 if facts is not None else None
+    if want is None or got is None or got == want:
+        return None
+    return finding(
+        "V306", fid, f"SHA-256 {got} but the medium's manifest says {want}: damaged, not imported"
+    )
 
 
 def _is_directory(header: Header) -> bool:

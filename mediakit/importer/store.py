@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from mediakit.errors import InputError, MediakitError
+from mediakit.errors import InputError, MediakitError, os_reason
 from mediakit.findings import Finding, finding
 from mediakit.importer.files import KILL_HOOK_ENV, KillHook, chunks, fsync_dir, fsync_file
-from mediakit.importer.index import Index, Row
+from mediakit.importer.index import Index, Row, sqlite_reason
 from mediakit.importer.log import ImportLog, now
 from mediakit.importer.plan import Candidate, identity, identity_problem, text, uid_problem
 from mediakit.importer.result import InstanceResult, Outcome
@@ -54,6 +54,15 @@ _INSTANCE_FILE: Final = re.compile(r"^([0-9.]{1,64})\.dcm$")
 
 class StoreWriteError(InputError):
     """The store cannot be written (disk full, permissions, a planted link): the import stops."""
+
+
+def store_error(root: Path, exc: OSError | sqlite3.Error) -> StoreWriteError:
+    """The one error an import ends with when the store's disk fails it (full, read-only)."""
+    why = os_reason(exc) if isinstance(exc, OSError) else sqlite_reason(exc)
+    return StoreWriteError(
+        f"{root}: cannot write the store: {why}; the store is consistent, "
+        "import again once this is fixed"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,11 +211,7 @@ class Store:
         try:
             result = self._ingest(medium, cand, source, raw, temps)
         except (OSError, sqlite3.Error) as exc:  # the store's side: disk full, permissions
-            why = getattr(exc, "strerror", None) or exc
-            raise StoreWriteError(
-                f"{self.root}: cannot write the store ({why}); the store is consistent, "
-                "import again once this is fixed"
-            ) from None
+            raise store_error(self.root, exc) from None
         finally:
             for t in temps:
                 t.unlink(missing_ok=True)
@@ -283,9 +288,15 @@ class Store:
                 self.log.write("adopted", path=rel, sop_instance_uid=sop)
                 stored, stored_sha = None, orphan_sha  # the file in place is this very content
         size = self._place(stored, rel) if stored is not None else self._size(rel)
-        self.index.add(
-            self._row(header, rel, size, stored_sha, sha, repaired is not None, source, cand)
-        )
+        try:
+            self.index.add(
+                self._row(header, rel, size, stored_sha, sha, repaired is not None, source, cand)
+            )
+        except sqlite3.Error:  # the disk filled at the commit: leave no file without its row
+            if stored is not None:
+                self.root.joinpath(*_rel(rel)).unlink(missing_ok=True)
+                fsync_dir(self.root.joinpath(*_rel(rel)).parent)
+            raise
         self._hook.reached("committed")
         return _with(base, repaired, path=rel)
 
@@ -415,7 +426,7 @@ def _prepare(root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
         (root / TMP).mkdir(exist_ok=True)
     except OSError as exc:
-        raise InputError(f"{root}: cannot create the store ({exc.strerror or exc})") from None
+        raise InputError(f"{root}: cannot create the store: {os_reason(exc)}") from None
 
 
 @contextmanager
@@ -427,10 +438,15 @@ def open_store(root: Path) -> Iterator[Store]:
     Raises
     ------
     InputError
-        When ``root`` is not a store and not empty, cannot be written, or is in use.
+        When ``root`` is not a store and not empty, cannot be written, or is in use;
+        :class:`StoreWriteError` when the store's disk fails the import (full, read-only),
+        inside the ``with`` block too.
     """
     _prepare(root)
-    lock = os.open(root / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock = os.open(root / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise store_error(root, exc) from None
     try:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -442,6 +458,8 @@ def open_store(root: Path) -> Iterator[Store]:
         try:
             store.reconcile()
             yield store
+        except (OSError, sqlite3.Error) as exc:  # a log line, a recovery: the disk filled
+            raise store_error(root, exc) from None
         finally:
             log.close()
             index.close()

@@ -3,7 +3,9 @@
 ``python tests/media/_drive.py MEDIUM STORE PROFILE``: the corpus test runs
 this in a subprocess under a memory limit, so one medium costs one interpreter
 start. Each command's exit code, time, whether it ended in a traceback, and
-check's own JSON document.
+check's own JSON document. ``python tests/media/_drive.py --many LIST.json``
+does the same for every ``[MEDIUM, STORE, PROFILE]`` of the list and prints a
+list: the loop tests (a file cut at every boundary) pay one start for all.
 """
 
 from __future__ import annotations
@@ -29,11 +31,17 @@ def _run(*args: str) -> dict[str, object]:
     }
 
 
-if __name__ == "__main__":
-    medium, store, profile = sys.argv[1:4]
-    report = {
+def _every_command(medium: str, store: str, profile: str) -> dict[str, object]:
+    return {
         "check": _run("check", medium, "--profile", profile, "--json"),
         "ls": _run("ls", medium, "--json"),
         "import": _run("import", medium, "--to", store, "--json"),
     }
-    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--many":
+        with open(sys.argv[2], encoding="utf-8") as fp:
+            print(json.dumps([_every_command(*triple) for triple in json.load(fp)]))
+    else:
+        print(json.dumps(_every_command(*sys.argv[1:4])))

@@ -138,6 +138,15 @@ def write_manifest(medium: Path) -> None:
 
 def loop_iso_directory(image: Path) -> None:
     """Point the first subdirectory's record (in the root directory) at the root's own extent."""
+    with open(image, "rb") as fp:
+        fp.seek(16 * 2048 + 156 + 2)  # PVD: the root directory record's extent (ECMA-119 8.4.18)
+        root_extent = int.from_bytes(fp.read(4), "little")
+    set_subdirectory_extent(image, root_extent)
+
+
+def set_subdirectory_extent(image: Path, block: int) -> None:
+    """Point the first subdirectory's record (in the root directory) at another block."""
+    new_extent = block.to_bytes(4, "little")
     with open(image, "r+b") as fp:
         fp.seek(16 * 2048 + 156)  # PVD: the root directory record (ECMA-119 8.4.18)
         root = fp.read(34)
@@ -149,8 +158,8 @@ def loop_iso_directory(image: Path) -> None:
             length, flags = block[pos], block[pos + 25]
             name = block[pos + 33 : pos + 33 + block[pos + 32]]
             if flags & 0x02 and name not in (b"\x00", b"\x01"):  # a subdirectory
-                block[pos + 2 : pos + 6] = root_extent
-                block[pos + 6 : pos + 10] = root_extent[::-1]
+                block[pos + 2 : pos + 6] = new_extent
+                block[pos + 6 : pos + 10] = new_extent[::-1]
                 break
             pos += length
         else:
