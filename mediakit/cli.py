@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +22,7 @@ from mediakit import __version__
 from mediakit._types import Progress
 from mediakit.errors import InputError, InternalError, MediaError, MediakitError
 from mediakit.findings import Finding, has_errors, sort_key, to_json
+from mediakit.part10 import quiet_pydicom
 from mediakit.profiles import base_record_keys, load_profile, profile_ids
 
 _EXIT_CODES: Final = ((InputError, 2), (MediaError, 1), (InternalError, 3))
@@ -33,10 +33,7 @@ class _Boundary(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            with warnings.catch_warnings():
-                # pydicom warns about odd values on stderr; on a vendor's medium those are
-                # the findings' business, reported once and coded, not pydicom's
-                warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
+            with quiet_pydicom():
                 return super().invoke(ctx)
         except MediakitError as exc:
             click.echo(f"mediakit: {exc}", err=True)

@@ -18,7 +18,8 @@ import hashlib
 import re
 import struct
 import warnings
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Final, Literal
@@ -352,6 +353,18 @@ def _parse(fp: BinaryIO, where: str) -> Dataset:
                 raise
             raise InputError(f"{where}: not DICOM ({type(exc).__name__}: {exc})") from None
     return ds
+
+
+@contextmanager
+def quiet_pydicom() -> Iterator[None]:
+    """Silence pydicom's warnings about odd values within the block.
+
+    On a vendor's medium such values are what the findings report, coded and
+    once; pydicom's own warnings would repeat them, uncoded, on stderr.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
+        yield
 
 
 def file_meta_for(header: Header, transfer_syntax: str) -> FileMetaDataset:

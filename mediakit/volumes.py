@@ -13,6 +13,7 @@ next build of the same output removes it once its PID is gone.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -132,7 +133,7 @@ def write_volumes(
             _write_map(*keep_map)
             published.append(keep_map[0])
         for partial, w in zip(partials, written, strict=True):
-            os.replace(partial, w.output)
+            _publish(partial, w.output)
             published.append(w.output)
     except BaseException:
         for path in published:  # every volume appears under its final name, or none does
@@ -239,6 +240,29 @@ def volumes_text(written: Sequence[Written], fmt: str) -> list[str]:
             held = "whole" if p.whole else f"{len(p.series)} of its series: {', '.join(p.series)}"
             lines.append(f"  study {p.study}: {held}")
     return lines
+
+
+def _publish(partial: Path, out: Path) -> None:
+    """Give a verified volume its final name, never replacing what is there by then.
+
+    A file is hard-linked (which fails if ``out`` exists, even if it appeared
+    while we built), then its partial name removed; where the file system has no
+    hard links (FAT on a USB stick), and for a folder, it is renamed after a check.
+    """
+    if not partial.is_dir():
+        try:
+            os.link(partial, out)
+        except FileExistsError:
+            raise InputError(f"{out}: appeared while building; left as it is") from None
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV):
+                raise
+        else:
+            partial.unlink()
+            return
+    if out.exists() or out.is_symlink():
+        raise InputError(f"{out}: appeared while building; left as it is")
+    os.rename(partial, out)
 
 
 def remove_stale_partials(out: Path) -> list[Path]:

@@ -285,3 +285,20 @@ def test_inputs_can_be_an_existing_medium(course_iso: Path, tmp_path: Path) -> N
     result = build_medium([course_iso], tmp_path / "again.iso", CD)
     assert result.output is not None and result.instances == 11
     assert result.findings == ()  # its DICOMDIR and SHA256.TXT are rebuilt, not copied
+
+
+@pytest.mark.parametrize("fmt", ["iso", "dir"])
+def test_an_output_that_appears_while_building_is_not_replaced(
+    course_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    out = tmp_path / f"out.{fmt}"
+
+    def verify_while_someone_writes(path: Path, profile: object, **kwargs: object) -> Report:
+        out.write_bytes(b"written by someone else meanwhile")
+        return check_medium(path, CD, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("mediakit.build.check_medium", verify_while_someone_writes)
+    with pytest.raises(InputError, match="appeared while building"):
+        build_medium([course_dir], out, CD, fmt=fmt)  # type: ignore[arg-type]
+    assert out.read_bytes() == b"written by someone else meanwhile"
+    assert leftovers(tmp_path) == []

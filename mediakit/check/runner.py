@@ -7,7 +7,6 @@ stable. ``--strict`` is applied by the caller through :func:`findings.has_errors
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from mediakit.check.snapshot import Snapshot, take_snapshot, unreadable_snapshot
 from mediakit.errors import MediaError
 from mediakit.findings import Finding, Severity, finding, sort_key
 from mediakit.media import medium_kind, open_medium
+from mediakit.part10 import quiet_pydicom
 from mediakit.profiles import Profile, load_profile
 
 Check = Callable[[Snapshot, Profile], Iterator[Finding]]
@@ -110,14 +110,9 @@ def guess_profile(snap: Snapshot) -> Profile:
 
 
 def run_checks(snap: Snapshot, profile: Profile) -> tuple[Finding, ...]:
-    """Every registered check over one snapshot, medium-listing findings included.
-
-    pydicom's warnings about the odd values it decodes are silenced: on a
-    vendor's medium those are what the findings report, coded and once.
-    """
+    """Every registered check over one snapshot, medium-listing findings included."""
     found = list(snap.findings)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
+    with quiet_pydicom():
         for check in CHECKS.values():
             found.extend(check(snap, profile))
     return tuple(sorted(found, key=sort_key))
@@ -141,7 +136,7 @@ def check_medium(
         When ``path`` does not exist or is no kind of medium.
     """
     try:
-        with open_medium(path) as medium:
+        with quiet_pydicom(), open_medium(path) as medium:
             snap = take_snapshot(medium, expected=expected, progress=progress)
     except MediaError as exc:
         snap = unreadable_snapshot(str(path), medium_kind(path) or "dir")
