@@ -24,6 +24,7 @@ import math
 import os
 import platform
 import pstats
+import shlex
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+BOUNDS = HERE / "bounds.md"
 REPO = HERE.parent
 PER_PATIENT_SLICES = 193
 RT_OBJECTS = 7  # RT Structure Set, Plan, Ion Plan, Dose, Record, Registration, RT Image
@@ -519,10 +521,7 @@ def _first_line(cmd: Sequence[str]) -> str:
 
 
 def machine() -> list[str]:
-    import pycdlib  # type: ignore[import-untyped]
-    import pydicom
-
-    import mediakit as mk
+    from importlib.metadata import version
 
     cpu, mem = "?", "?"
     try:
@@ -542,8 +541,8 @@ def machine() -> list[str]:
     return [
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: {platform.platform()}; {cpu}; {os.cpu_count()} CPUs; {mem} memory",
-        f"- python {platform.python_version()}, mediakit {mk.__version__}, "
-        f"pydicom {pydicom.__version__}, pycdlib {getattr(pycdlib, '__version__', '?')}",
+        f"- python {platform.python_version()}, "
+        + ", ".join(f"{p} {version(p)}" for p in ("mediakit", "pydicom", "pycdlib")),
         f"- {_first_line(['dcmmkdir', '--version'])}; {_first_line(['genisoimage', '--version'])}"
         f"; {_first_line(['bsdtar', '--version'])}; {_first_line(['sha256sum', '--version'])}",
     ]
@@ -553,7 +552,7 @@ def render(rows: Sequence[Row], ctx: Context, argv: Sequence[str], data: str) ->
     out = ["# Benchmarks", ""]
     out += machine()
     out += [
-        f"- command: `python -m benchmarks.run {' '.join(argv)}`".replace("  ", " "),
+        f"- command: `{shlex.join(['python', '-m', 'benchmarks.run', *argv])}`",
         f"- data: {data}",
         "",
         "Wall time is the fastest of the runs, peak RSS the largest (each command in a fresh "
@@ -570,7 +569,9 @@ def render(rows: Sequence[Row], ctx: Context, argv: Sequence[str], data: str) ->
             f"| {r.target} | {r.status()} |"
         )
     out += ["", "## Every command", "", "| command | wall | peak RSS |", "|---|---|---|"]
-    out += [f"| {label} | {_seconds(m.wall)} | {m.rss_kib / 1024:.0f} MiB |" for label, m in ctx.details]
+    out += [
+        f"| {label} | {_seconds(m.wall)} | {m.rss_kib / 1024:.0f} MiB |" for label, m in ctx.details
+    ]
     missed = [r for r in rows if r.met is False]
     if missed:
         out += ["", "## Targets missed: by how much, and where the time goes", ""]
@@ -581,6 +582,8 @@ def render(rows: Sequence[Row], ctx: Context, argv: Sequence[str], data: str) ->
             out.append("")
     if ctx.notes:
         out += ["", "## Notes", "", *(f"- {n}" for n in ctx.notes)]
+    if BOUNDS.exists():  # an engineer's reading of the profiles, kept beside the script
+        out += ["", BOUNDS.read_text().strip()]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -609,7 +612,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         parser.error(f"missing tools: {', '.join(missing)} (see tests/install-and-run.sh)")
     tiers = sorted({parse_tier(t) for t in args.tiers.split(",") if t.strip()})
-    compare = parse_tier(args.compare) if args.compare else (10_000 if 10_000 in tiers else tiers[-1])
+    compare = (
+        parse_tier(args.compare) if args.compare else (10_000 if 10_000 in tiers else tiers[-1])
+    )
     tiers = sorted({*tiers, compare})
     sizes = [float(s) for s in args.dvd_gb.split(",") if s.strip()]
     args.work.mkdir(parents=True, exist_ok=True)
@@ -640,7 +645,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(
             bench_dvd(ctx, sizes, args.keep)
             if sizes
-            else Row("peak RSS, DVD build", "skipped", "", None, "≤ 200 MB, flat", None, "--dvd-gb ''")
+            else Row(
+                "peak RSS, DVD build", "skipped", "", None, "≤ 200 MB, flat", None, "--dvd-gb ''"
+            )
         )
         rows.append(scaling)
         if not args.no_profile:

@@ -20,13 +20,16 @@ import struct
 import warnings
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
 import pydicom
+from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.tag import BaseTag
 from pydicom.uid import UID
 
 from mediakit import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
@@ -213,7 +216,7 @@ def _header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> H
             )
     fp.seek(0)
     ds = _parse(fp, where)
-    meta = {kw: _text(ds.file_meta[kw].value) for kw in ds.file_meta.dir() if kw in ds.file_meta}
+    meta = _meta_values(ds.file_meta)
     if preamble != "absent":
         problems.extend(f"{kw} missing" for kw in _REQUIRED_META if not meta.get(kw))
         if meta.get("FileMetaInformationVersion") not in (None, "", "0001"):
@@ -227,12 +230,13 @@ def _header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> H
     # (an ISO extent) cannot re-open by name.
     group2 = any(tag.group == 0x0002 for tag in ds.keys())  # noqa: SIM118
     keys = Dataset()
+    present = ds.keys()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid values are reported by rules, not by pydicom
-        for kw in (*keywords, "SpecificCharacterSet"):
+        for tag in _wanted_tags(tuple(keywords)):
             try:
-                if kw in ds:
-                    keys[kw] = _load(ds[kw])
+                if tag in present:
+                    keys[tag] = _load(ds[tag])
             except Exception:  # a value pydicom cannot convert is absent for our purposes
                 continue
     return Header(
@@ -248,6 +252,27 @@ def _header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> H
         sop_instance_uid=_text(ds.get("SOPInstanceUID", "")),
         keys=keys,
     )
+
+
+@cache
+def _wanted_tags(keywords: tuple[str, ...]) -> tuple[BaseTag, ...]:
+    """The tags of the keywords asked for (and Specific Character Set), once per keyword list.
+
+    Looking each keyword up in every header (``kw in ds``) cost more than parsing it.
+    Keywords pydicom does not know are never present, as ``kw in ds`` found them.
+    """
+    tags = (tag_for_keyword(kw) for kw in (*keywords, "SpecificCharacterSet"))
+    return tuple(BaseTag(t) for t in dict.fromkeys(t for t in tags if t is not None))
+
+
+def _meta_values(file_meta: Dataset) -> dict[str, str]:
+    """File Meta values by keyword, as text, in keyword order (as ``Dataset.dir()`` lists them)."""
+    found = {}
+    for tag in file_meta.keys():  # noqa: SIM118  (keys only: values are read once, below)
+        kw = keyword_for_tag(tag)
+        if kw:
+            found[kw] = _text(file_meta[tag].value)
+    return dict(sorted(found.items()))
 
 
 class _Nameless:
