@@ -316,8 +316,7 @@ def bench_scaling(ctx: Context, tiers: Sequence[int]) -> tuple[Row, dict[int, Me
             ratio <= 1.2,
         )
         folders = tier_data(ctx.work, hi, ctx.matrix)
-        out = ctx.scratch / f"build-{hi}.iso"
-        row.profile_cmd = mediakit("build", *folders, "-o", out, "-q")
+        row.profile_cmd = mediakit("build", *folders, "-o", ctx.scratch / "profile.iso", "-q")
     return row, builds
 
 
@@ -651,13 +650,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         rows.append(scaling)
         if not args.no_profile:
+            done: dict[tuple[str, ...], str] = {}  # the same command is profiled once
             for r in rows:
                 if r.met is False and r.profile_cmd is not None:
-                    print(f"  profiling: {r.measure}", file=sys.stderr, flush=True)
-                    r.profile = profile_top(
-                        r.profile_cmd, ctx.scratch, setup=_cleaner(r.profile_cmd),
-                        lines=args.profile_lines,
-                    )  # fmt: skip
+                    key = tuple(r.profile_cmd)
+                    if key not in done:
+                        print(f"  profiling: {r.measure}", file=sys.stderr, flush=True)
+                        done[key] = profile_top(
+                            r.profile_cmd, ctx.scratch, setup=_cleaner(r.profile_cmd),
+                            lines=args.profile_lines,
+                        )  # fmt: skip
+                    r.profile = done[key]
         ctx.notes.append(f"the whole run took {time.perf_counter() - started:.0f} s")
         text = render(rows, ctx, args_list, data)
     args.out.write_text(text)
