@@ -14,6 +14,7 @@ content is never changed.
 from __future__ import annotations
 
 import array
+import copy
 import hashlib
 import re
 import struct
@@ -26,7 +27,7 @@ from typing import BinaryIO, Final, Literal
 
 import pydicom
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import BaseTag
@@ -55,6 +56,7 @@ _REQUIRED_META: Final = (
 )
 _COPY_CHUNK: Final = 1 << 20
 _UID_RE: Final = re.compile(r"^[0-9]+(\.[0-9]+)+$")
+_SPECIFIC_CHARACTER_SET: Final = BaseTag(0x00080005)
 
 Preamble = Literal["zero", "tiff", "other", "absent"]
 
@@ -231,12 +233,13 @@ def _header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> H
     group2 = any(tag.group == 0x0002 for tag in ds.keys())  # noqa: SIM118
     keys = Dataset()
     present = ds.keys()
+    charset = _charset_key(ds.original_character_set)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid values are reported by rules, not by pydicom
         for tag in _wanted_tags(tuple(keywords)):
             try:
                 if tag in present:
-                    keys[tag] = _load(ds[tag])
+                    keys[tag] = _converted(ds, tag, charset)
             except Exception:  # a value pydicom cannot convert is absent for our purposes
                 continue
     return Header(
@@ -265,13 +268,63 @@ def _wanted_tags(keywords: tuple[str, ...]) -> tuple[BaseTag, ...]:
     return tuple(BaseTag(t) for t in dict.fromkeys(t for t in tags if t is not None))
 
 
+# Converted values by exactly what their conversion depends on (see _converted).
+_MEMO: dict[tuple[object, ...], DataElement] = {}
+_MEMO_LIMIT: Final = 1 << 15  # entries; the memo starts over when full
+_MEMO_VALUE_LIMIT: Final = 256  # bytes: UIDs, names, dates, numbers, geometry
+# A sequence, UN, the binary VRs and the ambiguous ones ("US or SS", ...) are converted each
+# time: their value or VR can depend on the dataset around them, or they are large.
+_MEMO_VRS: Final = frozenset(
+    "AE AS AT CS DA DS DT FD FL IS LO LT PN SH SL SS ST SV TM UC UI UL UR US UT UV".split()
+)
+
+
+def _charset_key(charset: object) -> object:
+    return tuple(charset) if isinstance(charset, list) else charset
+
+
+def _converted(ds: Dataset, tag: BaseTag, charset: object) -> DataElement:
+    """``_load(ds[tag])``, reusing the conversion of identical bytes in an earlier header.
+
+    Slices of one series repeat most of their header (patient, study, series,
+    geometry), and pydicom's decoding and validation of a value cost more than
+    framing the whole header. A public element of explicit VR, not a sequence nor
+    UN nor binary nor ambiguous, converts the same whatever surrounds it: its tag,
+    VR, byte order, bytes and the dataset's character set decide the result. Such
+    a result is kept and copied (with the position of this file's value); anything
+    else goes through pydicom every time. Header keys are never modified, so the
+    copies may share their values.
+    """
+    raw = ds.get_item(tag)
+    if (
+        not isinstance(raw, RawDataElement)
+        or raw.VR not in _MEMO_VRS
+        or raw.value is None
+        or len(raw.value) > _MEMO_VALUE_LIMIT
+        or tag.is_private
+        or tag == _SPECIFIC_CHARACTER_SET
+    ):
+        return _load(ds[tag])
+    key = (tag, raw.VR, raw.is_little_endian, raw.value, charset)
+    known = _MEMO.get(key)
+    if known is None:
+        if len(_MEMO) >= _MEMO_LIMIT:
+            _MEMO.clear()
+        known = _MEMO[key] = ds[tag]  # pydicom converts it, exactly as without the memo
+        return known
+    elem = copy.copy(known)
+    elem.file_tell = raw.value_tell
+    return elem
+
+
 def _meta_values(file_meta: Dataset) -> dict[str, str]:
     """File Meta values by keyword, as text, in keyword order (as ``Dataset.dir()`` lists them)."""
     found = {}
+    charset = _charset_key(file_meta.original_character_set)
     for tag in file_meta.keys():  # noqa: SIM118  (keys only: values are read once, below)
         kw = keyword_for_tag(tag)
         if kw:
-            found[kw] = _text(file_meta[tag].value)
+            found[kw] = _text(_converted(file_meta, tag, charset).value)
     return dict(sorted(found.items()))
 
 

@@ -64,6 +64,8 @@ def test_header_keys_and_meta_as_before(samples: list[Path], keywords: tuple[str
         assert list(header.meta.items()) == list(meta.items()), path
         assert header.keys == keys, path
         assert [e.tag for e in header.keys] == [e.tag for e in keys], path
+        # a value converted once and reused still says where it is in this file
+        assert [e.file_tell for e in header.keys] == [e.file_tell for e in keys], path
 
 
 def _slow_raw(ds: Dataset, kw: str) -> object:
@@ -146,3 +148,23 @@ def test_a_given_profile_finds_what_the_full_snapshot_finds(medium: Path) -> Non
     for name in profile_ids():
         profile = load_profile(name)
         assert check_medium(medium, profile).findings == run_checks(full, profile), name
+
+
+def _slow_text(ds: Dataset, keyword: str) -> str:
+    try:
+        if keyword not in ds or ds[keyword].VR == "SQ" or ds[keyword].value is None:
+            return ""
+        return str(ds[keyword].value).strip()
+    except Exception:
+        return ""
+
+
+def test_import_value_lookups_as_before(samples: list[Path]) -> None:
+    from mediakit.importer.plan import text
+
+    for path in samples:
+        keys = read_header(path, keywords=every_keyword()).keys
+        for kw in (*every_keyword(), "NoSuchKeyword"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                assert text(keys, kw) == _slow_text(keys, kw), (path, kw)

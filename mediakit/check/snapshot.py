@@ -31,6 +31,7 @@ from mediakit.rt import KEYWORDS as RT_KEYWORDS
 DICOMDIR_LIMIT: Final = 512 << 20  # a 200k-record DICOMDIR is ~60 MB; beyond this is hostile
 LOWER_LEVEL_LIMIT: Final = 1 << 30  # all vendor lower-level directory files together
 _CHUNK: Final = 1 << 20
+_IN_MEMORY: Final = 1 << 20  # files up to this size are read whole, once
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,7 @@ def _read_facts(
 ) -> FileFacts:
     """Header (if DICOM or referenced) and hash (if asked) of one file, in one open."""
     try:
-        with medium.open(f) if kept is None else io.BytesIO(kept) as fp:
+        with _opened(medium, f, kept) as fp:
             head = fp.read(132)
             is_part10 = head[128:132] == b"DICM"
             header, error = None, None
@@ -118,6 +119,17 @@ def _read_facts(
     except (OSError, MediaError) as exc:
         return FileFacts(f, None, f"cannot be read ({exc})", None)
     return FileFacts(f, header, error, digest)
+
+
+def _opened(medium: Medium, f: MediaFile, kept: bytes | None) -> BinaryIO:
+    """The file as a stream: from memory when already read or small (one read, then
+    header and hash both come from those bytes), else straight from the medium."""
+    if kept is not None:
+        return io.BytesIO(kept)
+    if f.size <= _IN_MEMORY:
+        with medium.open(f) as fp:
+            return io.BytesIO(fp.read(_IN_MEMORY))
+    return medium.open(f)
 
 
 def _hash(fp: BinaryIO) -> str:
