@@ -274,9 +274,10 @@ _MEMO_LIMIT: Final = 1 << 15  # entries; the memo starts over when full
 _MEMO_VALUE_LIMIT: Final = 256  # bytes: UIDs, names, dates, numbers, geometry
 # A sequence, UN, the binary VRs and the ambiguous ones ("US or SS", ...) are converted each
 # time: their value or VR can depend on the dataset around them, or they are large.
-_MEMO_VRS: Final = frozenset(
-    "AE AS AT CS DA DS DT FD FL IS LO LT PN SH SL SS ST SV TM UC UI UL UR US UT UV".split()
-)
+_MEMO_VRS: Final = frozenset({
+    "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "PN",
+    "SH", "SL", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UR", "US", "UT", "UV",
+})  # fmt: skip
 
 
 def _charset_key(charset: object) -> object:
