@@ -199,6 +199,8 @@ def build_medium(
         entries = _entries(normal, layout, staging, vid)
         manifest = tuple(("/".join(e.file_id), sha256_of(e.source)) for e in entries)
         entries.append(_manifest_entry(manifest, staging))
+        instances, rewritten = len(normal), sum(n.rewritten for n in normal)
+        del collected, normal, placed, layout  # every header: verify reads its own, afresh
         partial = parent / f".{out.name}.partial-{os.getpid()}"
         try:
             write_medium(
@@ -220,9 +222,9 @@ def build_medium(
         out,
         fmt,
         vid,
-        len(normal),
+        instances,
         total,
-        sum(n.rewritten for n in normal),
+        rewritten,
         manifest,
         tuple(found),
         report,
