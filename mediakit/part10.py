@@ -14,6 +14,7 @@ content is never changed.
 from __future__ import annotations
 
 import array
+import copy
 import hashlib
 import re
 import struct
@@ -21,13 +22,16 @@ import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
 import pydicom
-from pydicom.dataelem import DataElement
+from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.tag import BaseTag
 from pydicom.uid import UID
 
 from mediakit import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
@@ -53,6 +57,7 @@ _REQUIRED_META: Final = (
 )
 _COPY_CHUNK: Final = 1 << 20
 _UID_RE: Final = re.compile(r"^[0-9]+(\.[0-9]+)+$")
+_SPECIFIC_CHARACTER_SET: Final = BaseTag(0x00080005)
 
 Preamble = Literal["zero", "tiff", "other", "absent"]
 
@@ -215,7 +220,7 @@ def _header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> H
             )
     fp.seek(0)
     ds = _parse(fp, where)
-    meta = {kw: _text(ds.file_meta[kw].value) for kw in ds.file_meta.dir() if kw in ds.file_meta}
+    meta = _meta_values(ds.file_meta)
     if preamble != "absent":
         problems.extend(f"{kw} missing" for kw in _REQUIRED_META if not meta.get(kw))
         if meta.get("FileMetaInformationVersion") not in (None, "", "0001"):
@@ -229,12 +234,14 @@ def _header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> H
     # (an ISO extent) cannot re-open by name.
     group2 = any(tag.group == 0x0002 for tag in ds.keys())  # noqa: SIM118
     keys = Dataset()
+    present = ds.keys()
+    charset = _charset_key(ds.original_character_set)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid values are reported by rules, not by pydicom
-        for kw in (*keywords, "SpecificCharacterSet"):
+        for tag in _wanted_tags(tuple(keywords)):
             try:
-                if kw in ds:
-                    keys[kw] = _load(ds[kw])
+                if tag in present:
+                    keys[tag] = _converted(ds, tag, charset)
             except Exception:  # a value pydicom cannot convert is absent for our purposes
                 continue
     truncated = None
@@ -299,6 +306,78 @@ def _truncation(
         else:
             pos = vpos + length  # the whole value is there (a defined-length item included)
     return f"ends inside {open_} undefined-length sequence(s) or item(s)" if open_ else None
+
+
+@cache
+def _wanted_tags(keywords: tuple[str, ...]) -> tuple[BaseTag, ...]:
+    """The tags of the keywords asked for (and Specific Character Set), once per keyword list.
+
+    Looking each keyword up in every header (``kw in ds``) cost more than parsing it.
+    Keywords pydicom does not know are never present, as ``kw in ds`` found them.
+    """
+    tags = (tag_for_keyword(kw) for kw in (*keywords, "SpecificCharacterSet"))
+    return tuple(BaseTag(t) for t in dict.fromkeys(t for t in tags if t is not None))
+
+
+# Converted values by exactly what their conversion depends on (see _converted).
+_MEMO: dict[tuple[object, ...], DataElement] = {}
+_MEMO_LIMIT: Final = 1 << 15  # entries; the memo starts over when full
+_MEMO_VALUE_LIMIT: Final = 256  # bytes: UIDs, names, dates, numbers, geometry
+# A sequence, UN, the binary VRs and the ambiguous ones ("US or SS", ...) are converted each
+# time: their value or VR can depend on the dataset around them, or they are large.
+_MEMO_VRS: Final = frozenset({
+    "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "PN",
+    "SH", "SL", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UR", "US", "UT", "UV",
+})  # fmt: skip
+
+
+def _charset_key(charset: object) -> object:
+    return tuple(charset) if isinstance(charset, list) else charset
+
+
+def _converted(ds: Dataset, tag: BaseTag, charset: object) -> DataElement:
+    """``_load(ds[tag])``, reusing the conversion of identical bytes in an earlier header.
+
+    Slices of one series repeat most of their header (patient, study, series,
+    geometry), and pydicom's decoding and validation of a value cost more than
+    framing the whole header. A public element of explicit VR, not a sequence nor
+    UN nor binary nor ambiguous, converts the same whatever surrounds it: its tag,
+    VR, byte order, bytes and the dataset's character set decide the result. Such
+    a result is kept and copied (with the position of this file's value); anything
+    else goes through pydicom every time. Header keys are never modified, so the
+    copies may share their values.
+    """
+    raw = ds.get_item(tag)
+    if (
+        not isinstance(raw, RawDataElement)
+        or raw.VR not in _MEMO_VRS
+        or raw.value is None
+        or len(raw.value) > _MEMO_VALUE_LIMIT
+        or tag.is_private
+        or tag == _SPECIFIC_CHARACTER_SET
+    ):
+        return _load(ds[tag])
+    key = (tag, raw.VR, raw.is_little_endian, raw.value, charset)
+    known = _MEMO.get(key)
+    if known is None:
+        if len(_MEMO) >= _MEMO_LIMIT:
+            _MEMO.clear()
+        known = _MEMO[key] = ds[tag]  # pydicom converts it, exactly as without the memo
+        return known
+    elem = copy.copy(known)
+    elem.file_tell = raw.value_tell
+    return elem
+
+
+def _meta_values(file_meta: Dataset) -> dict[str, str]:
+    """File Meta values by keyword, as text, in keyword order (as ``Dataset.dir()`` lists them)."""
+    found = {}
+    charset = _charset_key(file_meta.original_character_set)
+    for tag in file_meta.keys():  # noqa: SIM118  (keys only: values are read once, below)
+        kw = keyword_for_tag(tag)
+        if kw:
+            found[kw] = _text(_converted(file_meta, tag, charset).value)
+    return dict(sorted(found.items()))
 
 
 class _Nameless:

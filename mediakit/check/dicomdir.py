@@ -35,9 +35,11 @@ def where(rec: Record) -> str:
 
 
 def _text(rec: Record, kw: str) -> str:
-    if kw not in rec.keys or rec.keys[kw].value is None:
+    tag = _tag(kw)  # by tag: looking a keyword up in every record cost more than decoding it
+    if tag not in rec.keys:
         return ""
-    return str(rec.keys[kw].value).strip()
+    value = rec.keys[tag].value
+    return "" if value is None else str(value).strip()
 
 
 @cache

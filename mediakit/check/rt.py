@@ -378,8 +378,15 @@ def rt_findings(headers: Iterable[tuple[str, Dataset]]) -> tuple[Finding, ...]:
 
 
 def snapshot_graph(snap: Snapshot) -> Graph:
-    """The reference graph of every DICOM file on a medium (by its name on the medium)."""
-    return build_graph((f.file.raw, f.header.keys) for f in snap.files if f.header is not None)
+    """The reference graph of every DICOM file on a medium (by its name on the medium).
+
+    Built once per snapshot: the runner may check one snapshot against several profiles.
+    """
+    graph = snap.derived.get("rt_graph")
+    if not isinstance(graph, Graph):
+        graph = build_graph((f.file.raw, f.header.keys) for f in snap.files if f.header is not None)
+        snap.derived["rt_graph"] = graph
+    return graph
 
 
 def rt_rules(snap: Snapshot, profile: Profile) -> Iterator[Finding]:

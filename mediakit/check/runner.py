@@ -16,7 +16,7 @@ from typing import Final
 from mediakit._types import Progress
 from mediakit.check import dicomdir, fileset, rt, volume
 from mediakit.check.part10 import file_findings
-from mediakit.check.snapshot import Snapshot, take_snapshot, unreadable_snapshot
+from mediakit.check.snapshot import Snapshot, keywords_for, take_snapshot, unreadable_snapshot
 from mediakit.errors import MediaError
 from mediakit.findings import Finding, Severity, finding, sort_key
 from mediakit.media import medium_kind, open_medium
@@ -104,9 +104,16 @@ def guess_profile(snap: Snapshot) -> Profile:
     DVD, BD when it has UDF; folder or ZIP: USB, then CD), the one it breaks
     least, in that order on a tie; the caller reports the guess (V305).
     """
+    return _guess(snap)[0]
+
+
+def _guess(snap: Snapshot) -> tuple[Profile, tuple[Finding, ...]]:
+    """:func:`guess_profile`, and the findings of the profile chosen (so they are not redone)."""
     candidates = _candidates(snap)
-    errors = [sum(f.severity is Severity.ERROR for f in run_checks(snap, p)) for p in candidates]
-    return candidates[errors.index(min(errors))]
+    runs = [run_checks(snap, p) for p in candidates]
+    errors = [sum(f.severity is Severity.ERROR for f in found) for found in runs]
+    best = errors.index(min(errors))
+    return candidates[best], runs[best]
 
 
 def run_checks(snap: Snapshot, profile: Profile) -> tuple[Finding, ...]:
@@ -137,14 +144,15 @@ def check_medium(
     """
     try:
         with quiet_pydicom(), open_medium(path) as medium:
-            snap = take_snapshot(medium, expected=expected, progress=progress)
+            # A profile given: only its checks run, so only what they read is kept.
+            keywords = None if profile is None else keywords_for(profile)
+            snap = take_snapshot(medium, expected=expected, keywords=keywords, progress=progress)
     except MediaError as exc:
         snap = unreadable_snapshot(str(path), medium_kind(path) or "dir")
         chosen = profile or load_profile("STD-GEN-CD")
         return Report(chosen, profile is None, (finding("V308", snap.label, str(exc)),), snap)
     guessed = profile is None
-    chosen = guess_profile(snap) if profile is None else profile
-    found = run_checks(snap, chosen)
+    chosen, found = _guess(snap) if profile is None else (profile, run_checks(snap, profile))
     if guessed:
         found = (finding("V305", snap.label, chosen.id), *found)
     return Report(chosen, guessed, found, snap)

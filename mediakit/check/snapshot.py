@@ -25,12 +25,13 @@ from mediakit.iso import IsoInfo
 from mediakit.manifest import MANIFEST_LIMIT, MANIFEST_NAME, parse_manifest
 from mediakit.media import MediaFile, Medium, Resolution, Resolver
 from mediakit.part10 import MEDIA_STORAGE_DIRECTORY, Header, read_header_stream
-from mediakit.profiles import load_profile, profile_ids
+from mediakit.profiles import Profile, load_profile, profile_ids
 from mediakit.rt import KEYWORDS as RT_KEYWORDS
 
 DICOMDIR_LIMIT: Final = 512 << 20  # a 200k-record DICOMDIR is ~60 MB; beyond this is hostile
 LOWER_LEVEL_LIMIT: Final = 1 << 30  # all vendor lower-level directory files together
 _CHUNK: Final = 1 << 20
+_IN_MEMORY: Final = 1 << 20  # files up to this size are read whole, once
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,9 @@ class Snapshot:
     manifest: MediaFile | None = None  # the medium's SHA256.TXT, when it has one
     dicomdir_sha256: str | None = None
     parents: Mapping[int, Record] = field(default_factory=dict)  # id(child) -> parent record
+    # What checks derive from the snapshot alone (the RT graph), computed once for every
+    # profile the runner tries; never part of the snapshot's value.
+    derived: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     def facts_for(self, record: Record) -> FileFacts | None:
         """The file a record references, when it was found on the medium."""
@@ -101,7 +105,7 @@ def _read_facts(
 ) -> FileFacts:
     """Header (if DICOM or referenced) and hash (if asked) of one file, in one open."""
     try:
-        with medium.open(f) if kept is None else io.BytesIO(kept) as fp:
+        with _opened(medium, f, kept) as fp:
             head = fp.read(132)
             is_part10 = head[128:132] == b"DICM"
             header, error = None, None
@@ -115,6 +119,17 @@ def _read_facts(
     except (OSError, MediaError) as exc:
         return FileFacts(f, None, f"cannot be read ({exc})", None)
     return FileFacts(f, header, error, digest)
+
+
+def _opened(medium: Medium, f: MediaFile, kept: bytes | None) -> BinaryIO:
+    """The file as a stream: from memory when already read or small (one read, then
+    header and hash both come from those bytes), else straight from the medium."""
+    if kept is not None:
+        return io.BytesIO(kept)
+    if f.size <= _IN_MEMORY:
+        with medium.open(f) as fp:
+            return io.BytesIO(fp.read(_IN_MEMORY))
+    return medium.open(f)
 
 
 def _hash(fp: BinaryIO) -> str:
@@ -198,18 +213,42 @@ def _follow_lower_levels(
     )
 
 
+def every_keyword() -> tuple[str, ...]:
+    """The attributes every check of every profile, and the RT rules, read from a header."""
+    return tuple(
+        dict.fromkeys(
+            (*(k for p in profile_ids() for k in all_keywords(load_profile(p))), *RT_KEYWORDS)
+        )
+    )
+
+
+def keywords_for(profile: Profile) -> tuple[str, ...]:
+    """The attributes the checks of one profile, and the RT rules, read from a header."""
+    return tuple(dict.fromkeys((*all_keywords(profile), *RT_KEYWORDS)))
+
+
 def take_snapshot(
     medium: Medium,
     *,
     expected: Mapping[str, str] | None = None,
+    keywords: tuple[str, ...] | None = None,
+    own_manifest: bool = True,
     progress: Progress | None = None,
 ) -> Snapshot:
-    """Read ``medium`` into a snapshot: DICOMDIR parsed, File IDs resolved, headers read."""
+    """Read ``medium`` into a snapshot: DICOMDIR parsed, File IDs resolved, headers read.
+
+    ``keywords`` limits the attributes kept from each header (default: what every
+    check reads, :func:`every_keyword`); a caller that runs no checks (import)
+    asks only for what it uses. With ``own_manifest`` false, the medium's
+    ``SHA256.TXT`` is neither read nor verified (nor are files hashed for it).
+    """
     found: list[Finding] = list(medium.findings())
     resolver = Resolver(medium)
     kept = _Kept()
     manifest = resolver.resolve((MANIFEST_NAME,)).file
-    listed = _read_manifest(medium, manifest, found, kept) if manifest is not None else None
+    listed = None
+    if manifest is not None and (own_manifest or expected is not None):
+        listed = _read_manifest(medium, manifest, found, kept)
     if expected is None:
         expected = listed
     elif manifest is not None and listed is not None and dict(listed) != dict(expected):
@@ -237,11 +276,7 @@ def take_snapshot(
             resolutions[id(rec)] = res
             if res.file is not None:
                 referenced.add(res.file.parts)
-    keywords = tuple(
-        dict.fromkeys(
-            (*(k for p in profile_ids() for k in all_keywords(load_profile(p))), *RT_KEYWORDS)
-        )
-    )
+    keywords = every_keyword() if keywords is None else keywords
     others = [f for f in medium.files() if dicomdir is None or f.parts != dicomdir.parts]
     facts: list[FileFacts] = []
     for done, f in enumerate(others, 1):

@@ -19,7 +19,7 @@ from mediakit.errors import InputError
 from mediakit.importer.pacs import PacsAddress, Settings, check_aet, send
 from mediakit.importer.plan import Plan, plan_import
 from mediakit.importer.result import ImportResult, InstanceResult, Outcome
-from mediakit.importer.scan import bare_datasets
+from mediakit.importer.scan import KEYWORDS, bare_datasets
 from mediakit.importer.store import Source, open_store
 from mediakit.media import FolderMedium, Medium, open_medium
 
@@ -27,7 +27,10 @@ __all__ = ["ImportResult", "InstanceResult", "Outcome", "import_to_pacs", "impor
 
 
 def _plan(medium: Medium, progress: Progress | None) -> tuple[Snapshot, Plan]:
-    snap = take_snapshot(medium, progress=progress)
+    # Import runs no checks: only the attributes it records are read. The medium's own
+    # manifest is verified (every file hashed in the snapshot's pass), so a file damaged in
+    # transit is refused before anything is copied (V306).
+    snap = take_snapshot(medium, keywords=KEYWORDS, progress=progress)
     plan = plan_import(snap, bare_datasets(medium, snap))
     if not plan.candidates and not plan.results:
         raise InputError(f"{medium.label}: no DICOM instances found on the medium")

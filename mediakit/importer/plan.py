@@ -24,9 +24,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Final, Literal
 
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 from mediakit.check.snapshot import FileFacts, Snapshot
 from mediakit.dicomdir.model import MEDIA_STORAGE_DIRECTORY, Record
@@ -57,12 +60,23 @@ def uid_problem(value: str) -> str | None:
     return "characters other than digits and '.'"
 
 
+@cache
+def _tag(keyword: str) -> BaseTag | None:
+    """The tag of a keyword, looked up once (None: pydicom does not know it)."""
+    tag = tag_for_keyword(keyword)
+    return None if tag is None else BaseTag(tag)
+
+
 def text(ds: Dataset, keyword: str) -> str:
     """An attribute's value as stripped text; empty when absent, empty or a sequence."""
+    tag = _tag(keyword)
+    if tag is None or tag not in ds:  # an unknown keyword is never in a dataset
+        return ""
     try:
-        if keyword not in ds or ds[keyword].VR == "SQ" or ds[keyword].value is None:
+        elem = ds[tag]
+        if elem.VR == "SQ" or elem.value is None:
             return ""
-        return str(ds[keyword].value).strip()
+        return str(elem.value).strip()
     except Exception:  # a value pydicom cannot decode counts as absent
         return ""
 

@@ -27,6 +27,7 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,8 +108,12 @@ class Store:
         self._orphans: set[str] = set()
         self._hook = KillHook()
         self._tmp = root / TMP
+        self._real_root = root.resolve()  # resolved once: every file's folder is checked against it
         self._run = uuid.uuid4().hex[:12]
         self._n = 0
+        # One background fsync: a copied temporary is flushed while its header is read.
+        self._syncer = ThreadPoolExecutor(1, thread_name_prefix="mediakit-fsync")
+        self._syncing: dict[Path, Future[None]] = {}
         log.start(self._run)
 
     # --- opening: clean temporaries, compare index and files --------------------------------
@@ -214,6 +219,8 @@ class Store:
             raise store_error(self.root, exc) from None
         finally:
             for t in temps:
+                if (pending := self._syncing.pop(t, None)) is not None:
+                    wait([pending])  # never unlink a file while it is being flushed
                 t.unlink(missing_ok=True)
         self.log.write(
             result.outcome.value,
@@ -245,6 +252,7 @@ class Store:
                     sha256=digest,
                 )
             sha = self._copy(medium, cand, raw)
+            self._syncing[raw] = self._syncer.submit(fsync_file, raw)  # see _durable
             header = read_header(raw, keywords=KEYWORDS)  # the bytes we hold, not the snapshot
         except StoreWriteError:
             raise
@@ -300,12 +308,29 @@ class Store:
         self._hook.reached("committed")
         return _with(base, repaired, path=rel)
 
+    def _durable(self, path: Path) -> None:
+        """fsync ``path``, or wait for the fsync started on it as soon as it was copied.
+
+        Either way the call returns only once the file's bytes are on disk, before
+        anything renames it: the order of durable steps is the same, the flush has
+        only started earlier, while the header of the copy was being read.
+        """
+        pending = self._syncing.pop(path, None)
+        if pending is None:
+            fsync_file(path)
+        else:
+            pending.result()  # the OSError of a failed fsync is raised here
+
+    def close(self) -> None:
+        """Wait for any background flush (there is none after the last instance)."""
+        self._syncer.shutdown(wait=True)
+
     def _size(self, rel: str) -> int:
         return self.root.joinpath(*_rel(rel)).stat().st_size
 
     def _place(self, tmp: Path, rel: str) -> int:
         """fsync the temporary, rename it into place, fsync the folders; return its size."""
-        fsync_file(tmp)
+        self._durable(tmp)
         self._hook.reached("copied")
         final = self.root.joinpath(*_rel(rel))
         self._makedirs(final.parent)
@@ -324,7 +349,7 @@ class Store:
             missing.append(here)
             here = here.parent
         # UID names have no '..': only a link planted in the store could lead out of it.
-        if not here.resolve().is_relative_to(self.root.resolve()):
+        if not here.resolve().is_relative_to(self._real_root):
             raise StoreWriteError(f"{here}: leads outside the store (a link?); nothing written")
         for d in reversed(missing):
             d.mkdir()
@@ -338,7 +363,7 @@ class Store:
         rel = f"{CONFLICTS}/{base.sop_instance_uid}/{base.sha256}.dcm"
         final = self.root.joinpath(*_rel(rel))
         if not final.exists():
-            fsync_file(raw)
+            self._durable(raw)
             self._makedirs(final.parent)
             os.rename(raw, final)
             fsync_dir(final.parent)
@@ -461,6 +486,7 @@ def open_store(root: Path) -> Iterator[Store]:
         except (OSError, sqlite3.Error) as exc:  # a log line, a recovery: the disk filled
             raise store_error(root, exc) from None
         finally:
+            store.close()
             log.close()
             index.close()
     finally:

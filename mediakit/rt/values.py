@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
+from functools import cache
 from typing import Any
 
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag
+
+
+@cache
+def _tag(kw: str) -> BaseTag | None:
+    """The tag of a keyword, looked up once (None: pydicom does not know it)."""
+    tag = tag_for_keyword(kw)
+    return None if tag is None else BaseTag(tag)
 
 
 def raw(ds: Dataset, kw: str) -> Any:
     """The value of ``kw`` in ``ds``, or None when absent or undecodable."""
+    tag = _tag(kw)
+    if tag is None or tag not in ds:  # an unknown keyword is never in a dataset
+        return None
     with warnings.catch_warnings():  # pydicom warns about invalid values as it decodes them
         warnings.simplefilter("ignore")
         try:
-            if kw not in ds:
-                return None
-            return ds[kw].value
+            return ds[tag].value
         except Exception:  # a value pydicom cannot decode is absent for our purposes
             return None
 
