@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -31,7 +30,14 @@ from mediakit.inputs import Collected, Instance, collect
 from mediakit.iso import Entry
 from mediakit.part10 import Header, copy_file, rewrite, target_syntax
 from mediakit.profiles import Profile
-from mediakit.volumes import Target, Written, volume_outputs, writable, write_volumes
+from mediakit.volumes import (
+    Target,
+    Written,
+    staging_folder,
+    volume_outputs,
+    writable,
+    write_volumes,
+)
 
 Format = Literal["iso", "dir", "zip"]
 _FILESET_ID = re.compile(r"^[A-Z0-9_ ]{0,16}$")  # PS3.3 F.3.2.1, PS3.12 F: also the volume id
@@ -186,8 +192,7 @@ def build_medium(
         deid.check_map_path(keep_map, [out])
     with_pdi = pdi.applies(profile) if pdi_content is None else pdi_content
 
-    with tempfile.TemporaryDirectory(prefix="mediakit-") as tmp:
-        staging = Path(tmp)
+    with staging_folder(out) as staging:
         keywords = (*all_keywords(profile), *rt.KEYWORDS, *pdi.KEYWORDS, *deid.KEYWORDS)
         collected = collect(sources, staging / "in", keywords=keywords)
         if not collected.instances and not has_errors(collected.findings):

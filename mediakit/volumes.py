@@ -18,7 +18,8 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -265,14 +266,35 @@ def _publish(partial: Path, out: Path) -> None:
     os.rename(partial, out)
 
 
+@contextmanager
+def staging_folder(out: Path) -> Iterator[Path]:
+    """A private folder beside ``out`` for what a build makes before writing it.
+
+    Re-encoded and de-identified copies are patient data: beside the output (mode
+    0700), not in a shared /tmp, and a build killed before it cleans up leaves
+    ``.NAME.staging-PID``, which the next build of the same output removes.
+    """
+    remove_stale_partials(out)
+    folder = out.parent / f".{out.name}.staging-{os.getpid()}"
+    remove(folder)  # a previous process with our PID, long gone
+    try:
+        folder.mkdir(mode=0o700)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write beside it ({os_reason(exc)})") from None
+    try:
+        yield folder
+    finally:
+        remove(folder)
+
+
 def remove_stale_partials(out: Path) -> list[Path]:
-    """Remove what builds of ``out`` that were killed left: ``.NAME.partial-PID``, PID gone.
+    """Remove what killed builds of ``out`` left (``.NAME.partial-PID``, ``.NAME.staging-PID``).
 
     Only names of exactly that pattern, for this output, whose process no longer
     exists (a live build, ours or another's, keeps its partial); links are never
     followed or removed. Returns what was removed.
     """
-    pattern = re.compile(rf"\.{re.escape(out.name)}\.partial-([0-9]{{1,10}})")
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:partial|staging)-([0-9]{{1,10}})")
     removed = []
     try:
         entries = list(os.scandir(out.parent))
@@ -315,6 +337,7 @@ __all__ = [
     "Written",
     "remove",
     "remove_stale_partials",
+    "staging_folder",
     "volume_outputs",
     "volumes_doc",
     "volumes_text",

@@ -39,7 +39,9 @@ def sop_uids(folder: Path) -> set[str]:
 
 def leftovers(folder: Path) -> list[str]:
     """Anything build left beside its output: partial images, staging folders."""
-    return sorted(p.name for p in folder.iterdir() if ".partial-" in p.name)
+    return sorted(
+        p.name for p in folder.iterdir() if ".partial-" in p.name or ".staging-" in p.name
+    )
 
 
 # --- the main job -------------------------------------------------------------------------
@@ -302,3 +304,31 @@ def test_an_output_that_appears_while_building_is_not_replaced(
         build_medium([course_dir], out, CD, fmt=fmt)  # type: ignore[arg-type]
     assert out.read_bytes() == b"written by someone else meanwhile"
     assert leftovers(tmp_path) == []
+
+
+def test_copies_are_staged_beside_the_output_and_a_killed_builds_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-encoded copies are patient data: made beside the output (0700), not in /tmp."""
+    export = tmp_path / "export"
+    write_course(export, 22, quirks=["implicit"])
+    stale = tmp_path / ".out.iso.staging-999999999"  # no such process
+    (stale / "in").mkdir(parents=True)
+    (stale / "in" / "re00000000").write_bytes(b"left by a killed build")
+    seen: list[tuple[Path, int]] = []
+    import mediakit.build as build
+
+    real = build.normalise
+
+    def spy(collected, profile, staging, *, fix):  # type: ignore[no-untyped-def]
+        seen.append((staging, staging.stat().st_mode & 0o777))
+        return real(collected, profile, staging, fix=fix)
+
+    monkeypatch.setattr(build, "normalise", spy)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "no-such-tmp"))  # /tmp is not used at all
+    result = build_medium([export], tmp_path / "out.iso", CD)
+    assert result.output is not None
+    [(staging, mode)] = seen
+    assert staging.parent == tmp_path and staging.name.startswith(".out.iso.staging-")
+    assert mode == 0o700
+    assert not stale.exists() and leftovers(tmp_path) == []
