@@ -387,7 +387,8 @@ def _copy(src: Path, dst: BinaryIO, done: int, total: int, progress: Progress | 
     return done
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Make a file's data, or a folder's entries (a rename, a new file), durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -415,7 +416,7 @@ def _write_dir(entries: Sequence[Entry], out: Path, progress: Progress | None) -
             done = _copy(e.source, fp, done, total, progress)
         written.append(dst)
     with ThreadPoolExecutor(_FSYNC_THREADS) as pool:
-        list(pool.map(_fsync, [*written, *folders]))
+        list(pool.map(fsync_path, [*written, *folders]))
 
 
 def _write_zip(entries: Sequence[Entry], out: Path, progress: Progress | None) -> None:

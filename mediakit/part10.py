@@ -523,6 +523,27 @@ def sha256_of(path: Path) -> str:
     return sha.hexdigest()
 
 
+def read_dataset(source: Path | BinaryIO, where: str) -> Dataset:
+    """A whole dataset, pixel data included, without its File Meta or any group 0002.
+
+    For what needs every byte: re-encoding a file, sending it by C-STORE.
+
+    Raises
+    ------
+    InputError
+        When pydicom cannot read it (named ``where``, the reason).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds = pydicom.dcmread(source, force=True)
+        except Exception as exc:  # pydicom raises many types for damaged files
+            raise InputError(f"{where}: cannot be read ({type(exc).__name__}: {exc})") from None
+    for tag in [t for t in ds.keys() if t.group == 0x0002]:  # noqa: SIM118  (tags, not values)
+        del ds[tag]
+    return ds
+
+
 def rewrite(
     src: Path,
     dst: Path,
@@ -546,14 +567,9 @@ def rewrite(
     OSError
         When ``dst`` cannot be written (the disk is full): not the file's fault.
     """
+    ds = read_dataset(src, str(src))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            ds = pydicom.dcmread(src, force=True)
-        except Exception as exc:  # pydicom raises many types for damaged files
-            raise InputError(f"{src}: cannot be read for re-encoding ({exc})") from None
-        for tag in [e.tag for e in ds if e.tag.group == 0x0002]:
-            del ds[tag]
         if header.transfer_syntax == EXPLICIT_VR_BE and transfer_syntax != EXPLICIT_VR_BE:
             _swap_binary_words(ds)
         if transform is not None:

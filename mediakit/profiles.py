@@ -16,7 +16,8 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any, Literal
 
-from pydicom.datadict import keyword_dict
+from pydicom.datadict import keyword_dict, tag_for_keyword
+from pydicom.tag import BaseTag
 
 from mediakit.errors import ProfileError
 
@@ -70,6 +71,17 @@ class Profile:
     def allows(self, transfer_syntax: str) -> bool:
         """Whether files on this profile's media may be in ``transfer_syntax``."""
         return transfer_syntax in self.transfer_syntaxes
+
+
+@cache
+def keyword_tag(keyword: str) -> BaseTag | None:
+    """The tag of a DICOM keyword, looked up once (None: pydicom does not know it).
+
+    Looking attributes up by tag rather than by keyword is what keeps per-record
+    and per-header code fast: pydicom resolves a keyword on every access.
+    """
+    tag = tag_for_keyword(keyword)
+    return None if tag is None else BaseTag(tag)
 
 
 def _read(name: str) -> dict[str, Any]:

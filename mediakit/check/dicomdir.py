@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from functools import cache
 
-from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
@@ -18,7 +16,7 @@ from pydicom.tag import BaseTag
 from mediakit.check.snapshot import Snapshot
 from mediakit.dicomdir.model import Record, walk_all
 from mediakit.findings import Finding, Severity, finding
-from mediakit.profiles import Profile, allowed_children, record_type_for
+from mediakit.profiles import Profile, allowed_children, keyword_tag, record_type_for
 
 # VRs whose values are text, padded to even length with a space or a NUL (PS3.5 §6.2)
 _TEXT_VRS = frozenset(
@@ -42,11 +40,10 @@ def _text(rec: Record, kw: str) -> str:
     return "" if value is None else str(value).strip()
 
 
-@cache
 def _tag(kw: str) -> BaseTag:
-    tag = tag_for_keyword(kw)
+    tag = keyword_tag(kw)
     assert tag is not None, kw  # profiles.py validates every keyword it loads
-    return BaseTag(tag)
+    return tag
 
 
 def _has_value(keys: Dataset, kw: str) -> bool:

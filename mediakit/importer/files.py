@@ -34,15 +34,6 @@ class KillHook:
                 os.kill(os.getpid(), signal.SIGKILL)
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a folder's entries (a rename, a new file or folder) durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def fsync_file(path: Path) -> None:
     """Make a file's bytes durable before it is renamed into place."""
     with open(path, "rb+") as fp:

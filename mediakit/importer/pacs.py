@@ -21,13 +21,11 @@ from __future__ import annotations
 import re
 import socket
 import time
-import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-import pydicom
 from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
@@ -39,7 +37,7 @@ from mediakit.findings import finding
 from mediakit.importer.plan import Candidate
 from mediakit.importer.result import InstanceResult, Outcome
 from mediakit.media import Medium
-from mediakit.part10 import EXPLICIT_VR_LE, IMPLICIT_VR_LE, file_meta_for
+from mediakit.part10 import EXPLICIT_VR_LE, IMPLICIT_VR_LE, file_meta_for, read_dataset
 
 MAX_CONTEXTS: Final = 128  # presentation context IDs 1, 3, ..., 255 (PS3.8 §9.3.2.2)
 _GROUPED: Final = (EXPLICIT_VR_LE, IMPLICIT_VR_LE)
@@ -128,15 +126,8 @@ def batches(candidates: Sequence[Candidate]) -> Iterator[list[Candidate]]:
 
 def _load(medium: Medium, cand: Candidate) -> Dataset:
     """The whole dataset, with a fresh File Meta naming how it is encoded."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with medium.open(cand.file) as fp:
-            try:
-                ds = pydicom.dcmread(fp, force=True)
-            except Exception as exc:  # pydicom raises many types on damaged input
-                raise InputError(f"cannot be read ({type(exc).__name__}: {exc})") from None
-        for tag in [e.tag for e in ds if e.tag.group == 0x0002]:
-            del ds[tag]
+    with medium.open(cand.file) as fp:
+        ds = read_dataset(fp, cand.file.raw)
     if str(ds.get("SOPInstanceUID", "")).strip() != cand.header.sop_instance_uid:
         raise InputError("SOP Instance UID differs from the first reading: the medium changed")
     ds.file_meta = file_meta_for(cand.header, cand.header.transfer_syntax)
@@ -252,7 +243,8 @@ class _Sender:
         try:
             ds = _load(self.medium, cand)
         except (OSError, InputError) as exc:
-            self._finish(self._result(cand, Outcome.UNREADABLE, "I501", str(exc), None, tries))
+            why = str(exc).removeprefix(f"{cand.file.raw}: ")
+            self._finish(self._result(cand, Outcome.UNREADABLE, "I501", why, None, tries))
             return
         try:
             status = assoc.send_c_store(ds)

@@ -24,12 +24,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Final, Literal
 
-from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
-from pydicom.tag import BaseTag
 
 from mediakit.check.snapshot import FileFacts, Snapshot
 from mediakit.dicomdir.model import MEDIA_STORAGE_DIRECTORY, Record
@@ -37,6 +34,7 @@ from mediakit.findings import Finding, finding
 from mediakit.importer.result import InstanceResult, Outcome
 from mediakit.media import MediaFile
 from mediakit.part10 import Header
+from mediakit.profiles import keyword_tag
 
 # PS3.5 §9.1: components of digits, no leading zero unless the component is "0",
 # separated by '.', at most 64 characters in all.
@@ -60,16 +58,9 @@ def uid_problem(value: str) -> str | None:
     return "characters other than digits and '.'"
 
 
-@cache
-def _tag(keyword: str) -> BaseTag | None:
-    """The tag of a keyword, looked up once (None: pydicom does not know it)."""
-    tag = tag_for_keyword(keyword)
-    return None if tag is None else BaseTag(tag)
-
-
 def text(ds: Dataset, keyword: str) -> str:
     """An attribute's value as stripped text; empty when absent, empty or a sequence."""
-    tag = _tag(keyword)
+    tag = keyword_tag(keyword)
     if tag is None or tag not in ds:  # an unknown keyword is never in a dataset
         return ""
     try:

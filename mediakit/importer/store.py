@@ -35,14 +35,14 @@ from typing import Final
 
 from mediakit.errors import InputError, MediakitError, os_reason
 from mediakit.findings import Finding, finding
-from mediakit.importer.files import KILL_HOOK_ENV, KillHook, chunks, fsync_dir, fsync_file
+from mediakit.importer.files import KILL_HOOK_ENV, KillHook, chunks, fsync_file
 from mediakit.importer.index import Index, Row, sqlite_reason
 from mediakit.importer.log import ImportLog, now
 from mediakit.importer.plan import Candidate, identity, identity_problem, text, uid_problem
 from mediakit.importer.result import InstanceResult, Outcome
 from mediakit.importer.same import same_dataset
 from mediakit.importer.scan import KEYWORDS
-from mediakit.media import Medium
+from mediakit.media import Medium, fsync_path
 from mediakit.part10 import Header, read_header, rewrite, sha256_of
 
 INDEX_NAME: Final = "index.sqlite"
@@ -303,7 +303,7 @@ class Store:
         except sqlite3.Error:  # the disk filled at the commit: leave no file without its row
             if stored is not None:
                 self.root.joinpath(*_rel(rel)).unlink(missing_ok=True)
-                fsync_dir(self.root.joinpath(*_rel(rel)).parent)
+                fsync_path(self.root.joinpath(*_rel(rel)).parent)
             raise
         self._hook.reached("committed")
         return _with(base, repaired, path=rel)
@@ -337,7 +337,7 @@ class Store:
         if final.exists() or final.is_symlink():
             raise StoreWriteError(f"{rel}: appeared in the store during the import; not replaced")
         os.rename(tmp, final)
-        fsync_dir(final.parent)
+        fsync_path(final.parent)
         self._hook.reached("renamed")
         return final.stat().st_size
 
@@ -353,7 +353,7 @@ class Store:
             raise StoreWriteError(f"{here}: leads outside the store (a link?); nothing written")
         for d in reversed(missing):
             d.mkdir()
-            fsync_dir(d.parent)
+            fsync_path(d.parent)
 
     def _conflict(
         self, base: InstanceResult, raw: Path, row: Row, source: Source
@@ -366,7 +366,7 @@ class Store:
             self._durable(raw)
             self._makedirs(final.parent)
             os.rename(raw, final)
-            fsync_dir(final.parent)
+            fsync_path(final.parent)
         self.index.add_conflict(
             base.sop_instance_uid,
             base.sha256,

@@ -10,25 +10,17 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
-from functools import cache
 from typing import Any
 
-from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from pydicom.tag import BaseTag
 
-
-@cache
-def _tag(kw: str) -> BaseTag | None:
-    """The tag of a keyword, looked up once (None: pydicom does not know it)."""
-    tag = tag_for_keyword(kw)
-    return None if tag is None else BaseTag(tag)
+from mediakit.profiles import keyword_tag
 
 
 def raw(ds: Dataset, kw: str) -> Any:
     """The value of ``kw`` in ``ds``, or None when absent or undecodable."""
-    tag = _tag(kw)
+    tag = keyword_tag(kw)
     if tag is None or tag not in ds:  # an unknown keyword is never in a dataset
         return None
     with warnings.catch_warnings():  # pydicom warns about invalid values as it decodes them
