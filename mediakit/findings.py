@@ -193,6 +193,7 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
             "Referenced beam, fraction group or setup is not in the referenced plan",
             "PS3.3 C.8.8.2, C.8.8.21, C.8.8.22, C.8.8.26",
         ),
+        "R513": Code(W, "RT Plan of PATIENT geometry names no RT Structure Set", "PS3.3 C.8.8.9"),
         # --- I: import ----------------------------------------------------------
         "I501": Code(E, "Instance cannot be read from the medium: not imported", "PS3.10 §7"),
         "I502": Code(
