@@ -42,8 +42,8 @@ from mediakit.volumes import (
 Format = Literal["iso", "dir", "zip"]
 _FILESET_ID = re.compile(r"^[A-Z0-9_ ]{0,16}$")  # PS3.3 F.3.2.1, PS3.12 F: also the volume id
 # Findings that report a fix the builder made: --no-fix, not --strict, decides about them.
-# X701 is a change --deidentify asked for (identity in free text replaced).
-_FIX_CODES = FIXABLE | {"D122", "X701"}
+# X701 and X703 are changes --deidentify asked for (identity in free text, RT labels replaced).
+_FIX_CODES = FIXABLE | {"D122", "X701", "X703"}
 
 
 @dataclass(frozen=True, slots=True)
