@@ -44,8 +44,8 @@ Format = Literal["iso", "dir", "zip"]
 # A-Z 0-9 _; no space), and the File-set ID (PS3.10 §8.2): 1 to 16 of them.
 _VOLUME_ID = re.compile(r"[A-Z0-9_]{1,16}")
 # Findings that report a fix the builder made: --no-fix, not --strict, decides about them.
-# X701 is a change --deidentify asked for (identity in free text replaced).
-_FIX_CODES = FIXABLE | {"D122", "X701"}
+# X701 and X703 are changes --deidentify asked for (identity in free text, RT labels replaced).
+_FIX_CODES = FIXABLE | {"D122", "X701", "X703"}
 
 
 @dataclass(frozen=True, slots=True)

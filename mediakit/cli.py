@@ -22,7 +22,7 @@ from tqdm import tqdm
 from mediakit import __version__
 from mediakit._types import Progress
 from mediakit.errors import InputError, InternalError, MediaError, MediakitError
-from mediakit.findings import Finding, has_errors, plural, sort_key, to_json
+from mediakit.findings import CODES, Finding, Severity, has_errors, plural, sort_key, to_json
 from mediakit.part10 import quiet_pydicom
 from mediakit.profiles import base_record_keys, load_profile, profile_ids
 
@@ -263,8 +263,17 @@ def build(
                 "read back and verified"
             )
         else:
-            click.echo("nothing written: fix the errors above (or drop --no-fix, --strict)")
+            click.echo(f"nothing written: fix the errors above{_drop_hint(found, no_fix, strict)}")
     sys.exit(1 if has_errors(found) else 0)
+
+
+def _drop_hint(found: Sequence[Finding], no_fix: bool, strict: bool) -> str:
+    """' (or drop --strict)' when an error is only one because of a flag the user gave."""
+    given = [flag for flag, on in (("--no-fix", no_fix), ("--strict", strict)) if on]
+    promoted = any(
+        f.severity is Severity.ERROR and CODES[f.code].severity is not Severity.ERROR for f in found
+    )
+    return f" (or drop {', '.join(given)})" if given and promoted else ""
 
 
 @main.command()

@@ -163,6 +163,16 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
             "PS3.15 E.3.5",
         ),
         "X702": Code(W, "Date or time value not understood: emptied", "PS3.15 E.3.6"),
+        "X703": Code(
+            W,
+            "Patient identity found in an RT label: replaced by the pseudonym",
+            "PS3.15 E.3.5, E.1-1",
+        ),
+        "X704": Code(
+            W,
+            "Patient ID or birth date found in a coded string (CS): kept, never rewritten",
+            "PS3.15 E.1; PS3.5 §6.2",
+        ),
         # --- R: RT references (IEC TR 62266) ------------------------------------
         "R501": Code(
             W, "Referenced RT Structure Set is not on the medium", "PS3.3 C.8.8.9, C.8.8.4"
@@ -198,6 +208,7 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
             "Referenced beam, fraction group or setup is not in the referenced plan",
             "PS3.3 C.8.8.2, C.8.8.21, C.8.8.22, C.8.8.26",
         ),
+        "R513": Code(W, "RT Plan of PATIENT geometry names no RT Structure Set", "PS3.3 C.8.8.9"),
         # --- I: import ----------------------------------------------------------
         "I501": Code(E, "Instance cannot be read from the medium: not imported", "PS3.10 §7"),
         "I502": Code(

@@ -287,5 +287,8 @@ def rt_line(rt: dict[str, Any]) -> str:
     else:
         beam = rt.get("referenced_beam_number")
         detail = f"beam {beam}" if beam is not None else "-"
-    gone = f"; missing here: {', '.join(r['role'] for r in missing)}" if missing else ""
-    return f"{rt['type']}{label}: {detail}{gone}"
+    gone = [r["role"] for r in missing]
+    images, here = rt["referenced_images"], rt["referenced_images_present"]
+    if here is not None and here < images and "rois" not in rt:  # a structure set says "(n here)"
+        gone.append(f"{images - here} of {plural(images, 'image')}")
+    return f"{rt['type']}{label}: {detail}" + (f"; missing here: {', '.join(gone)}" if gone else "")

@@ -227,10 +227,13 @@ def test_identity_in_free_text_is_replaced_and_reported(
 ) -> None:
     result = build_medium([telling_course], tmp_path / "d.iso", CD, deidentify=True, secret=SECRET)
     x701 = [f for f in result.findings if f.code == "X701"]
-    assert len(x701) == 11  # every instance: Study Description, Patient Comments
+    assert len(x701) == 11  # every instance: Study Description (Patient Comments is removed)
     plan = next(f for f in x701 if f.path.endswith("RP.photon.dcm"))
-    assert "RTPlanLabel" in plan.message and "StudyDescription" in plan.message
-    assert PATIENT_ID not in plan.message  # findings never repeat the identity
+    assert "StudyDescription" in plan.message and "PatientComments" not in plan.message
+    (label,) = [f for f in result.findings if f.code == "X703" and f.path == plan.path]
+    assert "RTPlanLabel" in label.message  # an RT label: its own code, with the new value
+    for f in (plan, label):
+        assert PATIENT_ID not in f.message and "MKTEST" not in f.message  # never the identity
     mapping_id = next(ds.PatientID for ds in _datasets(tmp_path / "d.iso") if "RTPlanLabel" in ds)
     labels = {str(ds.RTPlanLabel) for ds in _datasets(tmp_path / "d.iso") if "RTPlanLabel" in ds}
     assert labels == {f"{mapping_id}_PLAN"[:16]}

@@ -377,6 +377,24 @@ def test_random_corruption_never_raises_and_keys_stay_readable(
         assert all(id(r) in parsed.reachable for _, r in walk_all(parsed.roots))
 
 
+def test_implicit_sequence_whose_value_is_not_items_is_dropped() -> None:
+    """Found by the 10,000-example fuzz run: an implicit tag of dictionary VR SQ holding text.
+
+    pydicom reads such a value as items and raises; the parser must not keep it.
+    """
+    data = pydicom_file("DICOMDIR-implicit").read_bytes()
+    at = data.index(b"\x10\x00\x20\x00")  # the first Patient ID of a PATIENT record
+    length = struct.unpack_from("<L", data, at + 4)[0]
+    assert length >= 8 and data[at + 8 : at + 12] != b"\xfe\xff\x00\xe0"
+    hostile = data[:at] + b"\x08\x00\x15\x11" + data[at + 4 :]  # Referenced Series Sequence
+    parsed = parse_dicomdir(hostile)
+    for rec in parsed.records:
+        _read_every_key(rec.keys)
+    assert any(
+        "(0008,1115): a sequence whose value is not items" in f.message for f in parsed.findings
+    )
+
+
 def test_huge_declared_lengths(good: tuple[bytes, ParsedDirectory]) -> None:
     data, parsed = good
     image = _image_offsets(parsed)[0]

@@ -130,6 +130,28 @@ def test_build_reports_r_findings_before_writing(course_dir: Path, tmp_path: Pat
     result = build_medium([export], tmp_path / "m.iso", CD)
     assert result.output is None and not (tmp_path / "m.iso").exists()
     assert _r(result.findings) == Counter({"R505": 1})
+    for flags in ([], ["--strict"], ["--no-fix"]):
+        # the error is one without any flag: dropping a flag would not help, so none is named
+        run = CliRunner().invoke(
+            main,
+            ["build", str(export), "-o", str(tmp_path / "n.iso"), *flags],
+            catch_exceptions=False,
+        )
+        assert run.exit_code == 1
+        assert run.stdout.splitlines()[-1] == "nothing written: fix the errors above"
+
+
+def test_build_names_the_flag_that_made_a_warning_an_error(
+    course_dir: Path, tmp_path: Path
+) -> None:
+    export = _without(course_dir, tmp_path, "RS.dcm")  # R501: a warning, an error with --strict
+    run = CliRunner().invoke(
+        main,
+        ["build", str(export), "-o", str(tmp_path / "n.iso"), "--strict"],
+        catch_exceptions=False,
+    )
+    assert run.exit_code == 1
+    assert run.stdout.splitlines()[-1] == "nothing written: fix the errors above (or drop --strict)"
 
 
 def _ls(medium: Path) -> dict[str, object]:
@@ -197,6 +219,30 @@ def test_ls_json_lists_beams_and_rois_as_generated(course_dir: Path, tmp_path: P
         "RT PLAN 'MKTEST_PHOTON'" in text.stdout
         and "3 ROIs (BODY, PTV, SPINAL_CORD)" in text.stdout
     )
+
+
+def test_ls_names_what_each_rt_object_misses(course_dir: Path, tmp_path: Path) -> None:
+    """The text tree says, on each RT object's line, which of its references are not here."""
+    lines: dict[str, list[str]] = {}
+    for target in ("RS.dcm", "CT.3.dcm"):
+        (tmp_path / target).mkdir()
+        export = _without(course_dir, tmp_path / target, target)
+        out = CliRunner().invoke(main, ["ls", str(export)], catch_exceptions=False).stdout
+        lines[target] = [line.strip() for line in out.splitlines()]
+    no_rs, no_ct = lines["RS.dcm"], lines["CT.3.dcm"]
+    assert any(
+        x.startswith("RT PLAN 'MKTEST_PHOTON'") and x.endswith("; missing here: structure set")
+        for x in no_rs
+    ), no_rs
+    assert any(
+        x.startswith("SPATIAL REGISTRATION") and x.endswith(f"; missing here: 1 of {SLICES} images")
+        for x in no_ct
+    ), no_ct
+    assert any(
+        x.startswith("RT STRUCTURE SET") and f"on {SLICES} images ({SLICES - 1} here)" in x
+        for x in no_ct
+    ), no_ct
+    assert not any("missing here" in x for x in no_ct if x.startswith("RT PLAN"))
 
 
 @needs("dcmdump")

@@ -7,19 +7,23 @@ course and expects exactly the R code that names it; the complete course has non
 from __future__ import annotations
 
 import copy
+import re
+import subprocess
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.tag import Tag
-from pydicom.uid import generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from fixtures.rtcourse import SOP_CLASSES, Course, kind_of, make_course
 from mediakit import rt
 from mediakit.check.rt import graph_findings
 from mediakit.findings import CODES, Finding, Severity
+from tests.conftest import needs
 
 Edit = Callable[[dict[str, Dataset], list[Dataset]], None]
 
@@ -176,6 +180,102 @@ def _plan_dose_missing(one: dict[str, Dataset], _: list[Dataset]) -> None:
     one["RTPLAN"].ReferencedDoseSequence = [_ref("RTDOSE", generate_uid())]
 
 
+def _dose_refs(
+    one: dict[str, Dataset],
+    kind: str,
+    *,
+    group: int | None = 1,
+    beams: tuple[int, ...] = (),
+    control_points: tuple[int, int] | None = None,
+) -> None:
+    """Make the course's dose of Dose Summation Type ``kind``, naming group, beams, ranges."""
+    dose = one["RTDOSE"]
+    dose.DoseSummationType = kind
+    item = dose.ReferencedRTPlanSequence[0]
+    if group is None:
+        return
+    fg = Dataset()
+    fg.ReferencedFractionGroupNumber = group
+    if beams:
+        fg.ReferencedBeamSequence = []
+        for number in beams:
+            beam = Dataset()
+            beam.ReferencedBeamNumber = number
+            if control_points is not None:
+                cp = Dataset()
+                cp.ReferencedStartControlPointIndex, cp.ReferencedStopControlPointIndex = (
+                    control_points
+                )
+                beam.ReferencedControlPointSequence = [cp]
+            fg.ReferencedBeamSequence.append(beam)
+    item.ReferencedFractionGroupSequence = [fg]
+
+
+def _two_fraction_groups(one: dict[str, Dataset]) -> None:
+    """The photon plan in two fraction groups: beams 1-2 in group 1, beams 3-4 in group 2."""
+    plan = one["RTPLAN"]
+    first = plan.FractionGroupSequence[0]
+    second = copy.deepcopy(first)
+    second.FractionGroupNumber = 2
+    first.ReferencedBeamSequence = first.ReferencedBeamSequence[:2]
+    second.ReferencedBeamSequence = second.ReferencedBeamSequence[2:]
+    first.NumberOfBeams = second.NumberOfBeams = 2
+    plan.FractionGroupSequence.append(second)
+
+
+def _beam_of_other_group(one: dict[str, Dataset], _: list[Dataset]) -> None:
+    _two_fraction_groups(one)
+    _dose_refs(one, "BEAM", beams=(3,))  # beam 3 is in the plan, but in fraction group 2
+
+
+def _control_point_without_range(one: dict[str, Dataset], _: list[Dataset]) -> None:
+    _dose_refs(one, "CONTROL_POINT", beams=(1,))
+
+
+def _control_point_out_of_beam(one: dict[str, Dataset], _: list[Dataset]) -> None:
+    _dose_refs(one, "CONTROL_POINT", beams=(1,), control_points=(0, 5))  # beam 1 has 0-1
+
+
+def _plan_dose_naming_a_group(one: dict[str, Dataset], _: list[Dataset]) -> None:
+    _dose_refs(one, "PLAN")
+
+
+def _fraction_dose_naming_beams(one: dict[str, Dataset], _: list[Dataset]) -> None:
+    _dose_refs(one, "FRACTION", beams=(1,))
+
+
+def _beam_dose_naming_control_points(one: dict[str, Dataset], _: list[Dataset]) -> None:
+    _dose_refs(one, "BEAM", beams=(1,), control_points=(0, 1))
+
+
+def _record_dose_naming_a_plan(one: dict[str, Dataset], _: list[Dataset]) -> None:
+    one["RTDOSE"].DoseSummationType = "RECORD"
+    one["RTDOSE"].ReferencedTreatmentRecordSequence = [
+        _ref("RTRECORD", str(one["RTRECORD"].SOPInstanceUID))
+    ]
+
+
+def _record_dose_without_records(one: dict[str, Dataset], _: list[Dataset]) -> None:
+    one["RTDOSE"].DoseSummationType = "RECORD"
+    del one["RTDOSE"].ReferencedRTPlanSequence
+
+
+def _brachy_dose_on_a_photon_plan(one: dict[str, Dataset], _: list[Dataset]) -> None:
+    _dose_refs(one, "BRACHY")
+
+
+def _patient_plan_without_structure_set(one: dict[str, Dataset], _: list[Dataset]) -> None:
+    del one["RTPLAN"].ReferencedStructureSetSequence
+
+
+def _dose_dvh_structure_set_missing(one: dict[str, Dataset], _: list[Dataset]) -> None:
+    one["RTDOSE"].ReferencedStructureSetSequence = [_ref("RTSTRUCT", generate_uid())]
+
+
+def _record_session_beam(one: dict[str, Dataset], _: list[Dataset]) -> None:
+    one["RTRECORD"].TreatmentSessionBeamSequence[0].ReferencedBeamNumber = 9
+
+
 BROKEN: dict[str, tuple[Edit, str, dict[str, int]]] = {
     "plan frame of reference": (_plan_frame, "", {"R505": 2}),  # plan vs RS, dose vs plan
     "one CT slice in another frame": (_ct_frame, "", {"R505": 2}),  # structure set, registration
@@ -195,6 +295,30 @@ BROKEN: dict[str, tuple[Edit, str, dict[str, int]]] = {
     "record fraction group not in plan": (_record_fraction_group, "RTRECORD", {"R512": 1}),
     "predecessor plan not here": (_predecessor, "RTPLAN", {"R504": 1}),
     "plan's dose not here": (_plan_dose_missing, "RTPLAN", {"R504": 1}),
+    "BEAM dose naming a beam of another fraction group": (
+        _beam_of_other_group,
+        "RTDOSE",
+        {"R506": 1},
+    ),
+    "CONTROL_POINT dose without a control point range": (
+        _control_point_without_range,
+        "RTDOSE",
+        {"R506": 1},
+    ),
+    "CONTROL_POINT range outside its beam": (_control_point_out_of_beam, "RTDOSE", {"R506": 1}),
+    "PLAN dose naming a fraction group": (_plan_dose_naming_a_group, "RTDOSE", {"R506": 1}),
+    "FRACTION dose naming beams": (_fraction_dose_naming_beams, "RTDOSE", {"R506": 1}),
+    "BEAM dose naming control points": (_beam_dose_naming_control_points, "RTDOSE", {"R506": 1}),
+    "RECORD dose naming a plan": (_record_dose_naming_a_plan, "RTDOSE", {"R506": 1}),
+    "RECORD dose naming no record": (_record_dose_without_records, "RTDOSE", {"R506": 1}),
+    "BRACHY dose on a photon plan": (_brachy_dose_on_a_photon_plan, "RTDOSE", {"R506": 1}),
+    "PATIENT plan naming no structure set": (
+        _patient_plan_without_structure_set,
+        "RTPLAN",
+        {"R513": 1},
+    ),
+    "DVH structure set not here": (_dose_dvh_structure_set_missing, "RTDOSE", {"R501": 1}),
+    "record session beam not in plan": (_record_session_beam, "RTRECORD", {"R512": 1}),
 }
 
 
@@ -209,6 +333,72 @@ def test_each_break_gives_exactly_its_finding(case: str) -> None:
         assert f.severity is CODES[f.code].severity
         if where:
             assert f.path.startswith(f"{where}#")
+
+
+# Dose variants whose fault is in the dose alone, so dciodvfy (which sees one file) can judge
+# it: whether it reports a Type 1C reference sequence of the RT Dose Module missing or
+# present when its condition is unsatisfied must agree with whether R506 is raised.
+DOSE_ALONE: dict[str, Edit] = {
+    "PLAN as generated": lambda one, _: None,
+    "BEAM": lambda one, _: _dose_refs(one, "BEAM", beams=(1, 2)),
+    "CONTROL_POINT": lambda one, _: _dose_refs(
+        one, "CONTROL_POINT", beams=(1,), control_points=(0, 1)
+    ),
+    "FRACTION": lambda one, _: _dose_refs(one, "FRACTION"),
+    "RECORD": lambda one, _: (
+        _record_dose_naming_a_plan(one, _),
+        one["RTDOSE"].__delattr__("ReferencedRTPlanSequence"),
+    ),
+    "BEAM without fraction group": _dose_beam_without_group,
+    "CONTROL_POINT without a range": _control_point_without_range,
+    "PLAN naming a fraction group": _plan_dose_naming_a_group,
+    "FRACTION naming beams": _fraction_dose_naming_beams,
+    "BEAM naming control points": _beam_dose_naming_control_points,
+    "RECORD naming a plan": _record_dose_naming_a_plan,
+    "RECORD naming no record": _record_dose_without_records,
+    "BRACHY without setups": _brachy_dose_on_a_photon_plan,
+    "MULTI_PLAN with one plan": _multi_plan_with_one,
+    "PLAN naming two plans": _plan_dose_with_two_plans,
+}
+_DOSE_REFS = re.compile(
+    r"^Error - .*(Type 1C Conditional Element=<Referenced\w*Sequence> Module=<RTDose>"
+    r"|attribute <ReferencedRTPlanSequence>)"
+)
+
+
+@needs("dciodvfy")
+@pytest.mark.parametrize("case", list(DOSE_ALONE))
+def test_dose_summation_agrees_with_dciodvfy(case: str, tmp_path: Path) -> None:
+    _, one, datasets = _course()
+    DOSE_ALONE[case](one, datasets)
+    dose = one["RTDOSE"]
+    del dose.PixelData  # dciodvfy 2022 aborts on 32-bit dose grids; references are what counts
+    path = tmp_path / "RD.dcm"
+    dose.file_meta = FileMetaDataset()
+    dose.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dose.save_as(path, enforce_file_format=True)
+    out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, check=False)
+    theirs = [line for line in out.stderr.splitlines() if _DOSE_REFS.match(line)]
+    ours = [f.line() for f in _findings(datasets) if f.code == "R506"]
+    assert bool(ours) == bool(theirs), (ours, theirs)
+
+
+@needs("dciodvfy")
+@pytest.mark.parametrize("named", [True, False])
+def test_patient_plan_structure_set_agrees_with_dciodvfy(named: bool, tmp_path: Path) -> None:
+    _, one, datasets = _course()
+    if not named:
+        _patient_plan_without_structure_set(one, datasets)
+    plan = one["RTPLAN"]
+    plan.file_meta = FileMetaDataset()
+    plan.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    plan.save_as(tmp_path / "RP.dcm", enforce_file_format=True)
+    out = subprocess.run(
+        ["dciodvfy", str(tmp_path / "RP.dcm")], capture_output=True, text=True, check=False
+    )
+    theirs = [x for x in out.stderr.splitlines() if "<ReferencedStructureSetSequence>" in x]
+    ours = [f for f in _findings(datasets) if f.code == "R513"]
+    assert bool(ours) == bool(theirs) == (not named), (ours, theirs)
 
 
 def test_frame_mismatch_and_other_patient_are_errors_missing_is_a_warning() -> None:
@@ -226,7 +416,52 @@ def test_treatment_device_plan_standing_alone_is_no_orphan() -> None:
     plan.RTPlanGeometry = "TREATMENT_DEVICE"
     assert graph_findings(rt.build_graph([("QA", plan)])) == ()
     plan.RTPlanGeometry = "PATIENT"
-    assert [f.code for f in graph_findings(rt.build_graph([("QA", plan)]))] == ["R509"]
+    assert [f.code for f in graph_findings(rt.build_graph([("QA", plan)]))] == ["R509", "R513"]
+
+
+def test_structure_set_sharing_a_frame_is_no_orphan() -> None:
+    """A structure set that references nothing is still placed by its Frame of Reference."""
+    _, one, datasets = _course()
+    _orphan_structure_set(one, datasets)
+    datasets[-1].FrameOfReferenceUID = one["RTSTRUCT"].FrameOfReferenceUID  # the CT's frame
+    assert _findings(datasets) == ()
+
+
+def test_deformable_registration_references_and_frames() -> None:
+    """Deformable Spatial Registration: its images must be here, its frames are joined."""
+    course, one, datasets = _course()
+    cts = [ds for ds in datasets if kind_of(ds) == "CT"]
+    target = generate_uid()  # the frame the planning CT is registered into (a CBCT's)
+    item = Dataset()
+    item.SourceFrameOfReferenceUID = course.frame_of_reference_uid
+    item.ReferencedImageSequence = []
+    for ct in cts:
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = ct.SOPClassUID
+        ref.ReferencedSOPInstanceUID = ct.SOPInstanceUID
+        item.ReferencedImageSequence.append(ref)
+    dreg = Dataset()
+    dreg.SOPClassUID = "1.2.840.10008.5.1.4.1.1.66.3"
+    dreg.SOPInstanceUID = generate_uid()
+    dreg.PatientID = one["RTPLAN"].PatientID
+    dreg.FrameOfReferenceUID = target
+    dreg.DeformableRegistrationSequence = [item]
+    datasets.append(dreg)
+
+    def found() -> tuple[Finding, ...]:
+        return graph_findings(rt.build_graph((f"#{n}", ds) for n, ds in enumerate(datasets)))
+
+    graph = rt.build_graph((f"#{n}", ds) for n, ds in enumerate(datasets))
+    node = graph.nodes[str(dreg.SOPInstanceUID)]
+    assert node.kind == "DEFORMABLE SPATIAL REGISTRATION"
+    assert node.frames == {course.frame_of_reference_uid, target}
+    assert {r.uid for r in node.refs if r.role == "image"} == {str(ct.SOPInstanceUID) for ct in cts}
+    assert found() == ()
+    datasets.remove(cts[0])
+    # the structure set, the registration and the deformable registration each miss a slice
+    missing = found()
+    assert _codes(missing) == Counter({"R502": 3}), [f.line() for f in missing]
+    assert f"#{len(datasets) - 1}" in {f.path for f in missing}
 
 
 def test_with_references_pulls_what_a_plan_needs() -> None:

@@ -392,8 +392,22 @@ def test_a_1_5_gb_course_on_three_real_cds(tmp_path: Path) -> None:
                     "--profile", "STD-GEN-USB-JPEG", "--quiet")  # fmt: skip
     assert whole.returncode == 0, whole.stderr
     assert union == instances(tmp_path / "whole")
+    compared = time.monotonic()
+    # What a receiving clinic gets: the three volumes imported one after the other into one
+    # store hold what importing the unsplit medium into another store gives, byte for byte.
+    split_store, whole_store = tmp_path / "store-split", tmp_path / "store-whole"
+    for v in doc["volumes"]:
+        imported = run_cli("import", v["output"], "--to", split_store, "--quiet")
+        assert imported.returncode == 0, imported.stderr
+    imported = run_cli("import", tmp_path / "whole", "--to", whole_store, "--quiet")
+    assert imported.returncode == 0, imported.stderr
+    stored = _store(split_store)
+    assert len(stored) == len(union) == 3 * 950 + 7
+    assert set(stored.values()) == set(_store(whole_store).values()) == set(union.values())
+    assert stored == _store(whole_store)
     print(
         f"\n1.5 GB course: made in {made - started:.0f} s, split onto 3 CDs in "
         f"{built - made:.0f} s, checked in {checked - built:.0f} s, compared in "
-        f"{time.monotonic() - checked:.0f} s"
+        f"{compared - checked:.0f} s, imported and compared in "
+        f"{time.monotonic() - compared:.0f} s"
     )

@@ -21,7 +21,7 @@ from mediakit.findings import Finding, finding
 from mediakit.profiles import Profile
 from mediakit.rt import PLANS, RECORDS, REGISTRATIONS, Graph, Node, Ref, beam_items, build_graph
 from mediakit.rt import values as v
-from mediakit.rt.table import rt_table
+from mediakit.rt.table import DoseSummation, rt_table
 
 # What a missing target of each role is (anything else: R504, context only).
 _MISSING: Final = {"structure set": "R501", "image": "R502", "image series": "R502", "plan": "R503"}
@@ -165,7 +165,14 @@ def _numbers(items: Iterable[Dataset], kw: str) -> set[int]:
 
 
 def r506_dose_summation(graph: Graph) -> Iterator[Finding]:
-    """Dose Summation Type fits what the dose references (PS3.3 C.8.8.3; table in rt_objects)."""
+    """Dose Summation Type fits what the dose references (PS3.3 C.8.8.3; table in rt_objects).
+
+    What each type calls for is required, and what it does not call for is
+    absent (each reference sequence of the module is Type 1C). Beams are those
+    of the referenced fraction group, setups those of the plan's fraction group
+    (or of the plan when its group lists none), control point ranges within
+    their beam.
+    """
     rules = rt_table().dose_summation
     for node in graph.rt_nodes():
         if node.kind != "RT DOSE":
@@ -174,58 +181,140 @@ def r506_dose_summation(graph: Graph) -> Iterator[Finding]:
         need = rules.get(kind)
         if need is None:
             continue
-        problems: list[str] = []
-        plans = v.items(node.ds, "ReferencedRTPlanSequence")
-        if need.plans == "one" and len(plans) != 1:
-            problems.append(f"needs exactly one Referenced RT Plan Sequence item, has {len(plans)}")
-        elif need.plans == "several" and len(plans) < 2:
-            problems.append(f"needs two or more referenced plans, has {len(plans)}")
-        if need.records and not v.items(node.ds, "ReferencedTreatmentRecordSequence"):
-            problems.append("needs a Referenced Treatment Record Sequence")
-        for item in plans if need.fraction_group else ():
-            problems.extend(_fraction_group_problems(graph, item, need.beams, need.setups))
-        for problem in problems:
+        for problem in _summation_problems(graph, node.ds, need):
             yield finding("R506", node.where, f"{kind}: {problem}")
 
 
-def _fraction_group_problems(
-    graph: Graph, plan_item: Dataset, beams: bool, setups: bool
-) -> Iterator[str]:
+def _not_called_for(seq: str) -> str:
+    return f"has a {seq}, which this type does not call for"
+
+
+def _summation_problems(graph: Graph, ds: Dataset, need: DoseSummation) -> Iterator[str]:
+    plans = v.items(ds, "ReferencedRTPlanSequence")
+    if need.plans == "one" and len(plans) != 1:
+        yield f"needs exactly one Referenced RT Plan Sequence item, has {len(plans)}"
+    elif need.plans == "several" and len(plans) < 2:
+        yield f"needs two or more referenced plans, has {len(plans)}"
+    elif need.plans == "none" and plans:
+        yield _not_called_for("Referenced RT Plan Sequence")
+    if need.records and not v.items(ds, "ReferencedTreatmentRecordSequence"):
+        yield "needs a Referenced Treatment Record Sequence"
+    for item in plans if need.plans != "none" else ():
+        yield from _plan_item_problems(graph, item, need)
+
+
+def _plan_item_problems(graph: Graph, plan_item: Dataset, need: DoseSummation) -> Iterator[str]:
     groups = v.items(plan_item, "ReferencedFractionGroupSequence")
+    if not need.fraction_group:
+        if groups:
+            yield _not_called_for("Referenced Fraction Group Sequence")
+        return
     if len(groups) != 1:
         yield f"needs one Referenced Fraction Group Sequence item, has {len(groups)}"
         return
     group = groups[0]
     plan = graph.nodes.get(v.text(plan_item, "ReferencedSOPInstanceUID"))
+    if plan is not None and plan.kind not in PLANS:
+        plan = None  # R511 names a reference to something else
     number = v.integer(group, "ReferencedFractionGroupNumber")
-    if plan is not None and plan.kind in PLANS:
-        known = _numbers(v.items(plan.ds, "FractionGroupSequence"), "FractionGroupNumber")
-        if number not in known:
+    planned: Dataset | None = None  # the plan's fraction group this dose is of
+    if plan is not None:
+        planned = next(
+            (
+                g
+                for g in v.items(plan.ds, "FractionGroupSequence")
+                if v.integer(g, "FractionGroupNumber") == number
+            ),
+            None,
+        )
+        if planned is None:
             yield f"fraction group {number} is not in plan {_what(plan)}"
             return
-    for wanted, seq, kw, plan_seq, plan_kw, noun in (
-        (beams, "ReferencedBeamSequence", "ReferencedBeamNumber", None, "BeamNumber", "beam"),
-        (
-            setups,
-            "ReferencedBrachyApplicationSetupSequence",
-            "ReferencedBrachyApplicationSetupNumber",
-            "ApplicationSetupSequence",
-            "ApplicationSetupNumber",
-            "application setup",
-        ),
-    ):
-        if not wanted:
-            continue
-        listed = v.items(group, seq)
-        if not listed:
-            yield f"needs a {seq}"
-            continue
-        if plan is None or plan.kind not in PLANS:
-            continue
-        items = beam_items(plan.ds) if plan_seq is None else v.items(plan.ds, plan_seq)
-        missing = sorted(_numbers(listed, kw) - _numbers(items, plan_kw))
-        if missing:
-            yield f"{noun}(s) {', '.join(map(str, missing))} not in plan {_what(plan)}"
+    yield from _beam_problems(group, need, plan, planned, number)
+    yield from _setup_problems(group, need, plan, planned, number)
+
+
+def _beam_problems(
+    group: Dataset,
+    need: DoseSummation,
+    plan: Node | None,
+    planned: Dataset | None,
+    number: int | None,
+) -> Iterator[str]:
+    listed = v.items(group, "ReferencedBeamSequence")
+    if not need.beams:
+        if listed:
+            yield _not_called_for("Referenced Beam Sequence")
+        return
+    if not listed:
+        yield "needs a Referenced Beam Sequence"
+        return
+    for item in listed:
+        ranges = v.items(item, "ReferencedControlPointSequence")
+        beam = v.integer(item, "ReferencedBeamNumber")
+        if need.control_points and len(ranges) != 1:
+            yield (
+                f"beam {beam}: needs one Referenced Control Point Sequence item, has {len(ranges)}"
+            )
+        elif not need.control_points and ranges:
+            yield f"beam {beam}: " + _not_called_for("Referenced Control Point Sequence")
+    if plan is None or planned is None:
+        return
+    beams = {n: b for b in beam_items(plan.ds) if (n := v.integer(b, "BeamNumber")) is not None}
+    in_group = _numbers(v.items(planned, "ReferencedBeamSequence"), "ReferencedBeamNumber")
+    named = _numbers(listed, "ReferencedBeamNumber")
+    yield from _not_in_plan("beam", named, in_group, set(beams), number, plan)
+    for item in listed if need.control_points else ():
+        yield from _control_point_problems(item, beams)
+
+
+def _control_point_problems(item: Dataset, beams: dict[int, Dataset]) -> Iterator[str]:
+    """A referenced range of control points lies within its beam (PS3.3 C.8.8.3, C.8.8.14)."""
+    beam = v.integer(item, "ReferencedBeamNumber")
+    ranges = v.items(item, "ReferencedControlPointSequence")
+    count = v.integer(beams[beam], "NumberOfControlPoints") if beam in beams else None
+    if count is None or len(ranges) != 1:
+        return
+    for kw in ("ReferencedStartControlPointIndex", "ReferencedStopControlPointIndex"):
+        index = v.integer(ranges[0], kw)
+        if index is None:
+            yield f"beam {beam}: no {kw}"
+        elif not 0 <= index < count:
+            yield f"beam {beam}: {kw} {index}, the beam has control points 0-{count - 1}"
+
+
+def _setup_problems(
+    group: Dataset,
+    need: DoseSummation,
+    plan: Node | None,
+    planned: Dataset | None,
+    number: int | None,
+) -> Iterator[str]:
+    seq, kw = "ReferencedBrachyApplicationSetupSequence", "ReferencedBrachyApplicationSetupNumber"
+    listed = v.items(group, seq)
+    if not need.setups:
+        if listed:
+            yield _not_called_for("Referenced Brachy Application Setup Sequence")
+        return
+    if not listed:
+        yield "needs a Referenced Brachy Application Setup Sequence"
+        return
+    if plan is None or planned is None:
+        return
+    in_group = _numbers(v.items(planned, seq), kw)
+    setups = _numbers(v.items(plan.ds, "ApplicationSetupSequence"), "ApplicationSetupNumber")
+    named = _numbers(listed, kw)
+    yield from _not_in_plan("application setup", named, in_group, setups, number, plan)
+
+
+def _not_in_plan(
+    noun: str, named: set[int], in_group: set[int], in_plan: set[int], group: int | None, plan: Node
+) -> Iterator[str]:
+    """Numbers a dose names that are not of its fraction group (of the plan if it lists none)."""
+    known, scope = (in_group, f"fraction group {group} of ") if in_group else (in_plan, "")
+    missing = sorted(named - known)
+    if missing:
+        yield f"{noun}(s) {', '.join(map(str, missing))} not in {scope}plan {_what(plan)}"
 
 
 def r507_one_structure_set(graph: Graph) -> Iterator[Finding]:
@@ -263,6 +352,25 @@ def r508_competing_structure_sets(graph: Graph) -> Iterator[Finding]:
                     f"like {_what(other)} ({other.where}), which {_what(user)} uses",
                 )
                 break
+
+
+def r513_plan_without_structure_set(graph: Graph) -> Iterator[Finding]:
+    """A plan of PATIENT geometry names its structure set (PS3.3 C.8.8.9, Type 1C).
+
+    Referenced Structure Set Sequence is required when RT Plan Geometry is
+    PATIENT: without it the receiving clinic cannot tell which contours and
+    images the plan was made on, whatever else is on the medium.
+    """
+    for node in graph.rt_nodes():
+        if node.kind not in PLANS or v.text(node.ds, "RTPlanGeometry") != "PATIENT":
+            continue
+        if not any(r.role == "structure set" for r in node.refs):
+            yield finding(
+                "R513",
+                node.where,
+                f"{_what(node)}: RT Plan Geometry is PATIENT, but the plan has no "
+                "Referenced Structure Set Sequence item naming one",
+            )
 
 
 def r509_orphans(graph: Graph) -> Iterator[Finding]:
@@ -364,6 +472,7 @@ RULES: Final[tuple[Callable[[Graph], Iterator[Finding]], ...]] = (
     r509_orphans,
     r510_r511_targets,
     r512_beams_in_plan,
+    r513_plan_without_structure_set,
 )
 
 
@@ -390,5 +499,5 @@ def snapshot_graph(snap: Snapshot) -> Graph:
 
 
 def rt_rules(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
-    """R501-R512 over a medium (the runner's entry in ``CHECKS``)."""
+    """R501-R513 over a medium (the runner's entry in ``CHECKS``)."""
     yield from graph_findings(snapshot_graph(snap))

@@ -222,7 +222,10 @@ class _Scanner:
                 tag, vr, length, start = self.header(p, inner)
                 group, end = tag >> 16, start + length
                 nesting: int | None = 0
-                if length == _UNDEFINED or group == 0xFFFE or self.is_sequence(vr, length, start):
+                walked = (
+                    length == _UNDEFINED or group == 0xFFFE or self.is_sequence(vr, length, start)
+                )
+                if walked:
                     if tag == _ITEM_END:
                         return rec, p + 8
                     vr, end, nesting = self.element((tag, vr, length, start), inner)
@@ -237,6 +240,11 @@ class _Scanner:
                     self.report(pos, f"{_tag(tag)} damaged or nested too deep: dropped")
                 elif group > 0x0004:
                     vr = vr or _dictionary_vr(tag)  # implicit: the VR pydicom would look up
+                    if vr == "SQ" and length and not walked:  # pydicom would read it as items
+                        self.report(
+                            pos, f"{_tag(tag)}: a sequence whose value is not items: dropped"
+                        )
+                        continue
                     if length % _VALUE_SIZES.get(vr or "", 1):  # pydicom raises on reading it
                         self.report(pos, f"{_tag(tag)}: {length} bytes, not whole values: dropped")
                         continue

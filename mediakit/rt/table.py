@@ -51,10 +51,11 @@ class ReferenceRule:
 class DoseSummation:
     """What one Dose Summation Type requires of the dose's references (PS3.3 C.8.8.3)."""
 
-    plans: str  # "one", "several" or "any": items of Referenced RT Plan Sequence
-    fraction_group: bool  # each plan item names one fraction group
-    beams: bool  # ... and the beams in it
-    setups: bool  # ... and the brachy application setups in it
+    plans: str  # "one", "several" or "none": items of Referenced RT Plan Sequence
+    fraction_group: bool  # each plan item names one fraction group (else: names none)
+    beams: bool  # ... and the beams of it (else: names none)
+    control_points: bool  # ... and for each beam one range of control points (else: none)
+    setups: bool  # ... and the brachy application setups of it (else: names none)
     records: bool  # the dose names the treatment records it was calculated for
 
 
@@ -127,15 +128,15 @@ def rt_table() -> RTTable:
     refs = tuple(_reference(n, e, known) for n, e in enumerate(data.get("reference", ())))
     summation = {}
     for name, entry in data.get("dose_summation", {}).items():
-        if entry.get("plans") not in ("one", "several", "any"):
+        if entry.get("plans") not in ("one", "several", "none"):
             raise ProfileError(
-                f"profiles/{TABLE}: dose_summation {name}: plans must be one/several/any"
+                f"profiles/{TABLE}: dose_summation {name}: plans must be one/several/none"
             )
         summation[str(name)] = DoseSummation(
             plans=str(entry["plans"]),
             **{
                 k: bool(entry.get(k, False))
-                for k in ("fraction_group", "beams", "setups", "records")
+                for k in ("fraction_group", "beams", "control_points", "setups", "records")
             },
         )
     return RTTable(

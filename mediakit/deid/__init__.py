@@ -15,10 +15,16 @@ institutions, UIDs, dates); mediakit only adds what an RT course needs:
   offset is in hours and would move some dates by one day more than others).
 - **The pseudonym** is one per Patient ID, whatever other attributes an
   instance has (dicognito picks first names by sex, which may differ between
-  exports of one patient).
+  exports of one patient), and wherever the patient's name appears (a nested
+  Person Name that names the same person gets the same pseudonym).
+- **Patient identity attributes** that PS3.15 Table E.1-1 removes (action X) and
+  dicognito keeps or replaces (Patient's Birth Time, Other Patient IDs and Names,
+  Patient Comments, ...) are removed, nested ones too (``profiles/deid.toml``).
 - **Private elements** are removed (PS3.15 E.1-1: private attributes, X).
-- **Free text** that repeats the patient's name, ID or birth date (a plan label
-  ``SMITH_PROSTATE``) has it replaced by the pseudonym, reported as X701.
+- **Free text and RT labels** that repeat the patient's name, ID or birth date (a
+  plan label ``SMITH_PROSTATE``) have it replaced, each patient's terms in that
+  patient's instances only (:mod:`mediakit.deid.identity`): X701 for free text,
+  X703 for RT labels, X704 for an ID in a coded string (never rewritten).
 
 Afterwards the RT rules run again: a reference that was intact before and is
 broken after is a bug, never a finding (InternalError).
@@ -27,29 +33,26 @@ broken after is a bug, never a finding (InternalError).
 from __future__ import annotations
 
 import copy
-import re
 import secrets
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from random import Random
 from typing import Any, Final
 
 import dicognito
 from dicognito.anonymizer import Anonymizer
-from dicognito.datetimeanonymizer import DateTimeAnonymizer
-from dicognito.element_anonymizer import ElementAnonymizer
 from dicognito.randomizer import Randomizer
-from dicognito.uianonymizer import UIAnonymizer
-from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
-from pydicom.uid import UID
-from pydicom.valuerep import MAX_VALUE_LEN
+from pydicom.tag import BaseTag
 
 from mediakit import __version__
 from mediakit.check.rt import rt_findings
+from mediakit.deid.handlers import Dates, Names, Removed, UIDs
+from mediakit.deid.identity import Changes, Identity, Original, element_values, scrub
+from mediakit.deid.rules import rules
 from mediakit.errors import InputError, InternalError
 from mediakit.findings import Finding, finding
 from mediakit.inputs import Collected, Instance
@@ -57,12 +60,20 @@ from mediakit.part10 import read_header, rewrite, target_syntax
 from mediakit.profiles import Profile
 
 #: Attributes :func:`deidentify` needs in the collected headers (besides the layout's).
-KEYWORDS: Final = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex")
+KEYWORDS: Final = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "OtherPatientIDs",
+    "OtherPatientIDsSequence",
+    "OtherPatientNames",
+    "PatientBirthName",
+)
 
 # PS3.15 E.3.6 Retain Longitudinal Temporal Information with Modified Dates: shifted back
 # by 62 to 730 days, dicognito's range.
 _SHIFT_DAYS: Final = (62, 730)
-_TEXT_VRS: Final = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"})
 _METHOD: Final = f"MEDIAKIT {__version__} RT: DICOGNITO {dicognito.__version__}"[:64]
 
 
@@ -113,124 +124,9 @@ class Deidentified:
         }
 
 
-class _UIDs(ElementAnonymizer):
-    """dicognito's UID replacement, keeping registry UIDs and recording the mapping."""
-
-    def __init__(self, randomizer: Randomizer, seen: dict[str, str]) -> None:
-        self._inner = UIAnonymizer(randomizer)
-        self._seen = seen
-
-    def __call__(self, dataset: Dataset, data_element: DataElement) -> bool:
-        if data_element.VR != "UI" or not data_element.value:
-            return False
-        values = _values(data_element)
-        if all(_registered(v) for v in values):
-            return True  # a SOP Class, transfer syntax or well-known UID: keep it
-        before = [str(v) for v in values]
-        if not self._inner(dataset, data_element):
-            return False  # a ...ClassUID or the transfer syntax: dicognito keeps it
-        after = [str(v) for v in _values(data_element)]
-        kept = [b if _registered(b) else a for b, a in zip(before, after, strict=True)]
-        data_element.value = kept if len(kept) > 1 else kept[0]
-        self._seen.update((b, a) for b, a in zip(before, kept, strict=True) if b != a)
-        return True
-
-    def describe_actions(self) -> Iterator[str]:
-        yield "Replace UI elements (not registry UIDs) with consistent new UIDs"
-
-
-class _Dates(ElementAnonymizer):
-    """DA and DT shifted by whole days; a value dicognito cannot parse is emptied (X702)."""
-
-    def __init__(self, days: int, problems: list[str]) -> None:
-        self._inner = DateTimeAnonymizer(days * 24)
-        self._problems = problems
-
-    def __call__(self, dataset: Dataset, data_element: DataElement) -> bool:
-        try:
-            return self._inner(dataset, data_element)
-        except (ValueError, TypeError):
-            self._problems.append(data_element.keyword or str(data_element.tag))
-            data_element.value = ""
-            return True
-
-    def describe_actions(self) -> Iterator[str]:
-        yield "Shift DA and DT values back by the same whole number of days"
-
-
-def _registered(value: object) -> bool:
-    """A UID of the DICOM registry (PS3.6 Annex A): it names a thing, not an instance."""
-    return UID(str(value)).name != str(value)
-
-
-def _values(elem: DataElement) -> list[Any]:
-    value = elem.value
-    return list(value) if isinstance(value, MultiValue | list) else [value]
-
-
 def _text(ds: Dataset, kw: str) -> str:
     value = ds.get(kw, "")
     return "" if value is None else str(value).strip()
-
-
-class _Identity:
-    """The original identities of the course and their pseudonyms, for free-text search."""
-
-    def __init__(self, patients: Sequence[Pseudonym]) -> None:
-        terms: dict[str, str] = {}
-        for p in patients:
-            terms.update(_terms(p.original_name, p.patient_name))
-            for old, new in ((p.original_id, p.patient_id), (p.original_birth_date, p.birth_date)):
-                if len(old) >= 3:
-                    terms[old.lower()] = new
-        self._terms = terms
-        words = sorted(terms, key=len, reverse=True)
-        body = "|".join(map(re.escape, words)) or r"(?!)"
-        self.pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{body})(?![A-Za-z0-9])", re.IGNORECASE)
-
-    def replace(self, text: str) -> str:
-        return self.pattern.sub(lambda m: self._terms[m[0].lower()], text)
-
-
-def _terms(original: str, pseudonym: str) -> dict[str, str]:
-    """Ways free text repeats a name: FAMILY^GIVEN, 'GIVEN FAMILY', 'FAMILY, GIVEN', each part."""
-    old = [p.strip() for p in original.split("^")]
-    new = [p.strip() for p in pseudonym.split("^")] + [""] * 5
-    out: dict[str, str] = {}
-    if original.strip("^ "):
-        out[original.strip("^ ").lower()] = pseudonym.strip("^ ")
-    if len(old) >= 2 and old[0] and old[1]:
-        out[f"{old[1]} {old[0]}".lower()] = f"{new[1]} {new[0]}"
-        out[f"{old[0]} {old[1]}".lower()] = f"{new[0]} {new[1]}"
-        out[f"{old[0]}, {old[1]}".lower()] = f"{new[0]}, {new[1]}"
-    for i, part in enumerate(old[:3]):
-        if len(part) >= 3:  # initials and two-letter parts match too much clinical text
-            out[part.lower()] = new[i] or new[0]
-    return out
-
-
-def _scrub(ds: Dataset, identity: _Identity) -> list[str]:
-    """Replace the original identity wherever free text repeats it; the attributes changed."""
-    changed: list[str] = []
-
-    def visit(dataset: Dataset, elem: DataElement) -> None:
-        if elem.VR == "UN" and isinstance(elem.value, bytes):
-            if identity.pattern.search(elem.value.decode("latin-1")):
-                del dataset[elem.tag]  # unknown encoding: cannot be edited, only removed
-                changed.append(str(elem.tag))
-            return
-        if elem.VR not in _TEXT_VRS or not elem.value:
-            return
-        old = [str(v) for v in _values(elem)]
-        new = [identity.replace(v) for v in old]
-        if new != old:
-            limit = MAX_VALUE_LEN.get(str(elem.VR))
-            new = [v[:limit] if limit else v for v in new]
-            elem.value = new if len(new) > 1 else new[0]
-            changed.append(elem.keyword or str(elem.tag))
-
-    ds.walk(visit)
-    return changed
 
 
 class _Engine:
@@ -241,9 +137,12 @@ class _Engine:
         self.uids: dict[str, str] = {}
         self.bad_dates: list[str] = []
         self.anonymizer = Anonymizer(seed=secret)
+        self.names = Names(Randomizer(secret))  # the Randomizer dicognito's Anonymizer makes
         # Handlers added later run first; the first that takes an element wins.
-        self.anonymizer.add_element_handler(_Dates(self.days, self.bad_dates))
-        self.anonymizer.add_element_handler(_UIDs(Randomizer(secret), self.uids))
+        self.anonymizer.add_element_handler(Dates(self.days, self.bad_dates))
+        self.anonymizer.add_element_handler(UIDs(Randomizer(secret), self.uids))
+        self.anonymizer.add_element_handler(self.names)
+        self.anonymizer.add_element_handler(Removed(rules().remove))
 
     def pseudonym(self, head: Dataset) -> Pseudonym:
         """What dicognito makes of one patient's identity (the same for every instance)."""
@@ -252,6 +151,7 @@ class _Engine:
         for kw in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex"):
             if _text(head, kw):
                 probe[kw] = copy.deepcopy(head[kw])  # the header itself stays as it was
+        self.names.patient = None
         self.anonymizer.anonymize(probe)
         return Pseudonym(
             _text(head, "PatientID"),
@@ -261,6 +161,15 @@ class _Engine:
             _text(probe, "PatientName"),
             _text(probe, "PatientBirthDate"),
         )
+
+    def new_id(self, value: str) -> str:
+        """What dicognito makes of an ID (the same wherever the ID is: Patient ID or not)."""
+        probe = Dataset()
+        probe.file_meta = FileMetaDataset()
+        probe.PatientID = value
+        self.names.patient = None
+        self.anonymizer.anonymize(probe)
+        return _text(probe, "PatientID")
 
 
 def deidentify(
@@ -295,11 +204,14 @@ def deidentify(
     """
     engine = _Engine(secret if secret is not None else secrets.token_hex(32))
     patients: dict[str, Pseudonym] = {}
+    seen: dict[str, _Seen] = {}
     for inst in collected.instances:
         key = _patient_key(inst.header.keys)
         if key not in patients:
             patients[key] = engine.pseudonym(inst.header.keys)
-    identity = _Identity(list(patients.values()))
+        seen.setdefault(key, _Seen()).add(inst.header.keys)
+    table = rules()
+    who = {key: _identity(engine, patients[key], seen[key]) for key in patients}
     staging.mkdir(parents=True, exist_ok=True)
     found: list[Finding] = []
     done: list[Instance] = []
@@ -307,17 +219,18 @@ def deidentify(
         dst = staging / f"de{n:08d}"
         h = inst.header
         ts = target_syntax(h, profile.transfer_syntaxes) or h.transfer_syntax
-        changed: list[str] = []
+        key = _patient_key(h.keys)
+        changes = Changes()
         engine.bad_dates.clear()
-        rewrite(
-            inst.path,
-            dst,
-            h,
-            ts,
-            transform=_transform(engine, patients[_patient_key(h.keys)], identity, changed),
-        )
-        if changed:
-            found.append(finding("X701", inst.label, ", ".join(dict.fromkeys(changed))))
+        transform = _transform(engine, patients[key], who[key], table.labels, changes)
+        rewrite(inst.path, dst, h, ts, transform=transform)
+        for code, what in (
+            ("X701", changes.free_text),
+            ("X703", changes.labels),
+            ("X704", changes.coded),
+        ):
+            if what:
+                found.append(finding(code, inst.label, ", ".join(dict.fromkeys(what))))
         found += [finding("X702", inst.label, kw) for kw in engine.bad_dates]
         header = read_header(dst, keywords=keywords)
         done.append(replace(inst, path=dst, header=header))
@@ -333,19 +246,70 @@ def _patient_key(head: Dataset) -> str:
     return _text(head, "PatientID") or "name:" + _text(head, "PatientName")
 
 
+def _strings(ds: Dataset, kw: str) -> list[str]:
+    value = ds.get(kw)
+    values = list(value) if isinstance(value, MultiValue | list) else [value]
+    return [s for s in (str(v).strip() for v in values if v is not None) if s]
+
+
+@dataclass
+class _Seen:
+    """Every form of one patient's identity in the collected headers (exports may differ)."""
+
+    names: dict[str, None] = field(default_factory=dict)
+    ids: dict[str, None] = field(default_factory=dict)
+    birth_dates: dict[str, None] = field(default_factory=dict)
+
+    def add(self, head: Dataset) -> None:
+        for kw in ("PatientName", "OtherPatientNames", "PatientBirthName"):
+            self.names.update(dict.fromkeys(_strings(head, kw)))
+        self.ids.update(
+            dict.fromkeys([*_strings(head, "PatientID"), *_strings(head, "OtherPatientIDs")])
+        )
+        for item in head.get("OtherPatientIDsSequence", None) or []:
+            self.ids.update(dict.fromkeys(_strings(item, "PatientID")))
+        self.birth_dates.update(dict.fromkeys(_strings(head, "PatientBirthDate")))
+
+
+def _identity(engine: _Engine, patient: Pseudonym, seen: _Seen) -> Identity:
+    """One patient's identity terms and what replaces each (the patient's own pseudonyms)."""
+    ids = {
+        v: patient.patient_id if v == patient.original_id else engine.new_id(v) for v in seen.ids
+    }
+    original = Original(
+        names=tuple(seen.names),
+        pseudonym_name=patient.patient_name,
+        ids=ids,
+        birth_dates=tuple(seen.birth_dates),
+        shift_days=engine.days,
+    )
+    return Identity(original, rules().clinical_words)
+
+
 def _transform(
-    engine: _Engine, patient: Pseudonym, identity: _Identity, changed: list[str]
+    engine: _Engine,
+    patient: Pseudonym,
+    who: Identity,
+    labels: frozenset[BaseTag],
+    changes: Changes,
 ) -> Callable[[Dataset], None]:
     """What happens to one dataset, in place, between reading and writing it."""
 
     def run(ds: Dataset) -> None:
-        engine.anonymizer.anonymize(ds)
+        engine.names.patient = who  # this patient's names get this patient's pseudonym
+        try:
+            engine.anonymizer.anonymize(ds)
+        finally:
+            engine.names.patient = None
         if patient.patient_name:
             ds.PatientName = patient.patient_name  # one pseudonym per Patient ID
         ds.remove_private_tags()
-        changed.extend(_scrub(ds, identity))
+        done = scrub(ds, who, labels)
+        changes.free_text += done.free_text
+        changes.labels += done.labels
+        changes.coded += done.coded
         ds.LongitudinalTemporalInformationModified = "MODIFIED"  # PS3.3 C.12.1.1
-        methods = [str(m) for m in _values(ds["DeidentificationMethod"])]
+        methods = [str(m) for m in element_values(ds["DeidentificationMethod"])]
         ds.DeidentificationMethod = [*(m for m in methods if m != _METHOD), _METHOD]
 
     return run
