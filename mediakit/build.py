@@ -40,7 +40,9 @@ from mediakit.volumes import (
 )
 
 Format = Literal["iso", "dir", "zip"]
-_FILESET_ID = re.compile(r"^[A-Z0-9_ ]{0,16}$")  # PS3.3 F.3.2.1, PS3.12 F: also the volume id
+# The volume id is the ISO 9660 Volume Identifier, d-characters only (ECMA-119 §7.4.1:
+# A-Z 0-9 _; no space), and the File-set ID (PS3.10 §8.2): 1 to 16 of them.
+_VOLUME_ID = re.compile(r"[A-Z0-9_]{1,16}")
 # Findings that report a fix the builder made: --no-fix, not --strict, decides about them.
 # X701 and X703 are changes --deidentify asked for (identity in free text, RT labels replaced).
 _FIX_CODES = FIXABLE | {"D122", "X701", "X703"}
@@ -183,8 +185,11 @@ def build_medium(
     """
     fmt = fmt or profile.default_format
     vid = (volume_id if volume_id is not None else default_volume_id(out)).upper()
-    if not _FILESET_ID.match(vid):
-        raise InputError(f"--volume-id {volume_id!r}: at most 16 characters of A-Z 0-9 _ space")
+    if not _VOLUME_ID.fullmatch(vid):
+        raise InputError(
+            f"--volume-id {volume_id!r}: 1 to 16 characters of A-Z 0-9 _ "
+            "(ISO 9660 d-characters; no spaces)"
+        )
     writable(out)
     if keep_map is not None:
         if not deidentify:
@@ -241,8 +246,8 @@ def build_medium(
             deidentified=deidentify,
             pdi=with_pdi,
         )
-        if has_errors(found):
-            return result
+        if has_errors(found):  # nothing is written: nothing was re-encoded onto a medium
+            return replace(result, bytes=0, rewritten=0)
         outputs = volume_outputs(out, len(plan.volumes))
         for path in outputs:
             writable(path)

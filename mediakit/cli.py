@@ -22,7 +22,7 @@ from tqdm import tqdm
 from mediakit import __version__
 from mediakit._types import Progress
 from mediakit.errors import InputError, InternalError, MediaError, MediakitError
-from mediakit.findings import CODES, Finding, Severity, has_errors, sort_key, to_json
+from mediakit.findings import CODES, Finding, Severity, has_errors, plural, sort_key, to_json
 from mediakit.part10 import quiet_pydicom
 from mediakit.profiles import base_record_keys, load_profile, profile_ids
 
@@ -252,16 +252,14 @@ def build(
         click.echo(to_json(doc))
     else:
         _emit_findings(found, quiet=quiet)
-        click.echo(
-            summary_line(profile.id, found, result.instances, strict=False, noun="instances")
-        )
+        click.echo(summary_line(profile.id, found, result.instances, strict=False, noun="instance"))
         if result.output and len(result.volumes) > 1:
             for line in volumes_text(result.volumes, result.format):
                 click.echo(line)
         elif result.output:
             click.echo(
                 f"wrote {result.output} ({result.format}, volume {result.volume_id}, "
-                f"{result.instances} instances, {result.rewritten} re-encoded); "
+                f"{plural(result.instances, 'instance')}, {result.rewritten} re-encoded); "
                 "read back and verified"
             )
         else:
@@ -411,13 +409,16 @@ def import_command(
     else:
         _emit_findings(found, quiet=quiet)
         labels = (
-            {"imported": "imported", "already_present": "already present", "conflict": "conflicts"}
+            {"imported": "imported", "already_present": "already present"}
             if result.target == "store"
             else {"imported": "stored", "failed": "failed"}
         )
-        labels.update(unreadable="unreadable", refused="refused")
-        counted = ", ".join(f"{summary[key]} {label}" for key, label in labels.items())
-        click.echo(f"import into {result.destination}: {counted} ({'FAILED' if failed else 'OK'})")
+        counted = [f"{summary[key]} {label}" for key, label in labels.items()]
+        if result.target == "store":
+            counted.append(plural(summary["conflict"], "conflict"))
+        counted += [f"{summary['unreadable']} unreadable", f"{summary['refused']} refused"]
+        outcome = "FAILED" if failed else "OK"
+        click.echo(f"import into {result.destination}: {', '.join(counted)} ({outcome})")
     sys.exit(1 if failed else 0)
 
 

@@ -19,6 +19,19 @@ class ProfileError(InputError):
     """An unknown Application Profile, or a profile file that does not parse."""
 
 
+class DamagedFileError(InputError):
+    """A DICOM file ('DICM' at byte 128) that cannot be read: cut short or garbled.
+
+    Unlike a file that is not DICOM at all, it is reported as the finding ``code``
+    (P109 truncated, P106 unparsable) with ``detail``, never skipped.
+    """
+
+    def __init__(self, where: str, code: str, detail: str) -> None:
+        super().__init__(f"{where}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
 class MediaError(MediakitError):
     """A medium damaged beyond what findings can describe."""
 

@@ -132,6 +132,11 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
         "F205": Code(E, "File-set ID not 0-16 characters of A-Z 0-9 _ space", "PS3.3 F.3.2.1"),
         "F206": Code(E, "Two different contents under one SOP Instance UID", "PS3.3 C.12.1.1.1"),
         "F207": Code(W, "Input file is not DICOM: skipped", "PS3.10 §7.1"),
+        "F208": Code(
+            I,
+            "Same instance given more than once, encoded otherwise: one kept",
+            "PS3.3 C.12.1.1.1; PS3.5 §10",
+        ),
         # --- V: volume, file system, capacity --------------------------------
         "V301": Code(E, "Name not ISO 9660 Level 1", "PS3.12 F.3"),
         "V302": Code(
@@ -264,6 +269,19 @@ def finding(code: str, path: str, detail: str = "", *, severity: Severity | None
         raise InternalError(f"finding code {code} is not registered") from None
     message = f"{entry.title}: {detail}" if detail else entry.title
     return Finding(code, severity or entry.severity, path, message, entry.ref)
+
+
+_PLURALS: Final = {"series": "series", "study": "studies"}
+
+
+def plural(count: int | None, noun: str) -> str:
+    """``1 instance``, ``2 instances``, ``0 studies``, ``1 series``; ``?`` when unknown.
+
+    Every count shown to a user (findings, summaries, pages) goes through here, so
+    nothing says "1 instances".
+    """
+    shown = "?" if count is None else str(count)
+    return f"{shown} {noun if count == 1 else _PLURALS.get(noun, noun + 's')}"
 
 
 def has_errors(found: Iterable[Finding], *, strict: bool = False) -> bool:

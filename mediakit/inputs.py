@@ -1,7 +1,12 @@
 """Collect build inputs: files, folders (recursive), ZIP archives and existing media.
 
-One instance per SOP Instance UID: the same instance given twice is kept once;
-two different contents under one UID is an F206 error. Only headers are read.
+One instance per SOP Instance UID: the same instance given twice is kept once
+(also when it comes in another encoding: F208), two different contents under one
+UID is an F206 error. Only headers are read, except for the rare duplicate UID
+whose bytes differ, which is decided on the two whole datasets.
+A file with 'DICM' at byte 128 that cannot be read is damaged, an error finding
+(P109, P106), never skipped; a file that is plainly not DICOM is skipped (F207)
+in a folder, and refused (exit 2) when named.
 A medium given as input (an image, a ZIP, a folder with a DICOMDIR) brings its
 instances; its DICOMDIR, SHA-256 manifest and IHE PDI content (README.TXT,
 INDEX.HTM, IHE_PDI/) are rebuilt, so they are left out.
@@ -18,11 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mediakit._types import Progress
-from mediakit.errors import InputError, MediakitError
-from mediakit.findings import Finding, finding
+from mediakit.errors import DamagedFileError, InputError, MediakitError
+from mediakit.findings import Finding, Severity, finding
 from mediakit.manifest import MANIFEST_NAME
-from mediakit.media import open_medium
-from mediakit.part10 import MEDIA_STORAGE_DIRECTORY, Header, read_header, sha256_of
+from mediakit.media import iso9660_parts, open_medium
+from mediakit.part10 import (
+    MEDIA_STORAGE_DIRECTORY,
+    Header,
+    read_header,
+    same_instance,
+    sha256_of,
+)
 
 # What a medium's root holds besides its DICOM files, and a new medium rebuilds:
 # the manifest, and the IHE PDI files and folder (RAD TF-3 4.47; mediakit.pdi).
@@ -100,10 +111,17 @@ def collect(
 ) -> Collected:
     """Read the header of every input file and keep one instance per SOP Instance UID.
 
+    A ``DICOMDIR`` named stands for its medium, the folder it is in (as ``open_medium``
+    reads it). Of two inputs with one SOP Instance UID, the first is kept (a named
+    file before one found in a folder) when their bytes, or else their decoded
+    datasets (:func:`mediakit.part10.same_instance`), are the same; F208 says so when
+    only the encoding differed. Otherwise the second is an F206 error.
+
     Raises
     ------
     InputError
-        A path that does not exist, or a file named explicitly that is not DICOM.
+        A path that does not exist or is no regular file, folder or medium (a device,
+        a FIFO: never read), or a file named explicitly that is not DICOM.
     """
     candidates: list[tuple[Path, str, bool]] = []  # (path, label, named explicitly)
     for src in sources:
@@ -111,6 +129,13 @@ def collect(
             raise InputError(f"{src}: no such file or folder")
         if src.is_dir():
             candidates.extend((p, str(p), False) for p in _walk(src))
+        elif not src.is_file():  # never read: /dev/zero, a FIFO would block or never end
+            raise InputError(
+                f"{src}: not a regular file (a device, FIFO or socket); "
+                "give files, folders, ZIP archives or images"
+            )
+        elif iso9660_parts(src.name)[0].upper() == "DICOMDIR":  # a medium, named by its DICOMDIR
+            candidates.extend((p, str(p), False) for p in _walk(src.parent))
         elif _is_medium(src):
             staging.mkdir(parents=True, exist_ok=True)
             candidates.extend((p, label, False) for p, label in _extract(src, staging))
@@ -120,8 +145,13 @@ def collect(
     found: list[Finding] = []
     by_uid: dict[str, Instance] = {}
     for done, (path, label, named) in enumerate(candidates, 1):
+        if progress:
+            progress(done, len(candidates))
         try:
             header = read_header(path, keywords=keywords)
+        except DamagedFileError as exc:  # DICOM, but cut or garbled: never skipped silently
+            found.append(finding(exc.code, label, exc.detail))
+            continue
         except MediakitError as exc:
             if named:
                 raise
@@ -130,21 +160,36 @@ def collect(
         if header.meta.get("MediaStorageSOPClassUID") == MEDIA_STORAGE_DIRECTORY:
             continue  # a DICOMDIR (or a vendor's lower-level one): directories are rebuilt
         if not header.sop_instance_uid:
-            found.append(finding("P108", label, "SOPInstanceUID missing"))
+            if header.truncated is not None:  # cut before its UID: the cut is the truth
+                found.append(finding("P109", label, header.truncated))
+            else:
+                found.append(finding("P108", label, "SOPInstanceUID missing"))
             continue
         instance = Instance(path, label, header, named)
         seen = by_uid.get(header.sop_instance_uid)
         if seen is None:
             by_uid[header.sop_instance_uid] = instance
-        elif not _same_content(seen.path, path):
+            continue
+        same_bytes = _same_bytes(seen.path, path)
+        if not same_bytes and not same_instance(seen.path, path):
             found.append(finding("F206", label, f"{header.sop_instance_uid} also in {seen.label}"))
-        elif named and not seen.named:  # also found in a folder: it still counts as named
-            by_uid[header.sop_instance_uid] = instance
-        if progress:
-            progress(done, len(candidates))
+            continue
+        kept, dropped = (instance, seen) if named and not seen.named else (seen, instance)
+        by_uid[header.sop_instance_uid] = kept  # a file named counts as named, also in a folder
+        if not same_bytes:
+            found.append(
+                finding(
+                    "F208",
+                    dropped.label,
+                    f"{header.sop_instance_uid}: the same dataset as {kept.label}, "
+                    f"encoded otherwise ({dropped.header.transfer_syntax} / "
+                    f"{kept.header.transfer_syntax}); {kept.label} kept",
+                    severity=Severity.INFO,
+                )
+            )
     return Collected(tuple(by_uid[u] for u in sorted(by_uid)), tuple(found))
 
 
-def _same_content(a: Path, b: Path) -> bool:
+def _same_bytes(a: Path, b: Path) -> bool:
     """Byte-identical files (sizes first, then hashes)."""
     return a.stat().st_size == b.stat().st_size and sha256_of(a) == sha256_of(b)

@@ -27,15 +27,17 @@ from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
 import pydicom
+import pydicom.values
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import BaseTag
 from pydicom.uid import UID
+from pydicom.valuerep import VR
 
 from mediakit import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
-from mediakit.errors import InputError
+from mediakit.errors import DamagedFileError, InputError, MediaError
 
 IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
 EXPLICIT_VR_LE: Final = "1.2.840.10008.1.2.1"
@@ -56,6 +58,7 @@ _REQUIRED_META: Final = (
     "ImplementationClassUID",
 )
 _COPY_CHUNK: Final = 1 << 20
+_UNDEFINED: Final = 0xFFFFFFFF  # an undefined length (PS3.5 §7.1.1)
 _UID_RE: Final = re.compile(r"^[0-9]+(\.[0-9]+)+$")
 _SPECIFIC_CHARACTER_SET: Final = BaseTag(0x00080005)
 
@@ -124,29 +127,87 @@ def _preamble_kind(head: bytes) -> Preamble:
     return "other"
 
 
-def _scan_meta(fp: BinaryIO, size: int) -> tuple[int, int | None]:
-    """Walk group 0002 (always ELE): return (dataset offset, declared group length)."""
-    pos, declared = 132, None
-    fp.seek(pos)
-    while pos + 8 <= size:
-        head = fp.read(8)
+class _Cut(Exception):
+    """The file ends inside group 0002: where, in words."""
+
+
+def _scan_meta(fp: BinaryIO, size: int) -> tuple[int, int | None, str]:
+    """Walk group 0002 (always ELE): return (dataset offset, declared group length, syntax).
+
+    Raises :class:`_Cut` when the file ends inside an element of group 0002, or
+    where the dataset should begin: a Part 10 file holds one (PS3.10 §7.1).
+    """
+    pos, declared, syntax = 132, None, ""
+    while pos < size:
+        fp.seek(pos)
+        head = fp.read(min(12, size - pos))
+        if len(head) < 8:  # of group 0002 or of the dataset's first element: cut either way
+            in_meta = head[:2] == b"\x02\x00" or (declared is not None and pos < 144 + declared)
+            what = "a File Meta element header" if in_meta else "an element header"
+            raise _Cut(f"the file ends inside {what} at {pos:#x}")
         group, elem = struct.unpack("<HH", head[:4])
         if group != 0x0002:
             break
-        vr = head[4:6]
-        if vr in _LONG_VRS:
-            length = struct.unpack("<L", fp.read(4))[0]
+        if head[4:6] in _LONG_VRS:
+            if len(head) < 12:
+                raise _Cut(
+                    f"the file ends inside the header of File Meta element (0002,{elem:04X}) "
+                    f"at {pos:#x}"
+                )
+            length = struct.unpack("<L", head[8:12])[0]
             value_at = pos + 12
         else:
             length = struct.unpack("<H", head[6:8])[0]
             value_at = pos + 8
         if value_at + length > size:
-            raise ValueError(f"File Meta element (0002,{elem:04X}) runs past the end of the file")
+            raise _Cut(
+                f"File Meta element (0002,{elem:04X}) at {pos:#x}: {length} bytes, "
+                f"the file ends at {size:#x}"
+            )
         if elem == 0x0000 and length == 4:
-            declared = struct.unpack("<L", fp.read(4))[0]
+            declared = struct.unpack("<L", head[8:12])[0]
+        elif elem == 0x0010 and length <= 64:  # Transfer Syntax UID
+            fp.seek(value_at)
+            syntax = fp.read(length).rstrip(b"\x00 ").decode("ascii", "replace")
         pos = value_at + length
-        fp.seek(pos)
-    return pos, declared
+    if pos >= size:
+        if declared is not None and 144 + declared > size:
+            raise _Cut(
+                f"the File Meta group length says group 0002 ends at {144 + declared:#x}, "
+                f"the file ends at {size:#x}"
+            )
+        raise _Cut(f"the file ends at {size:#x}, after its File Meta: there is no dataset")
+    return pos, declared, syntax
+
+
+# Two-letter VRs of PS3.5 Table 6.2-1, as pydicom knows them ("US or SS" and the like excluded).
+_VR_CODES: Final = frozenset(v.value.encode() for v in VR if len(v.value) == 2)
+# Where a dataset without File Meta can begin: with group 0002 (File Meta without a
+# preamble), 0004 (a bare directory) or 0008 up to SOP Class UID (0008,0016), which
+# every instance has; elements are in ascending tag order (PS3.5 §7.1).
+_BARE_FIRST_GROUPS: Final = frozenset({0x0002, 0x0004, 0x0008})
+_SOP_CLASS_UID_ELEMENT: Final = 0x0016
+
+
+def plausible_dataset_start(head: bytes) -> bool:
+    """Whether ``head`` (a file's first 8 bytes or more) can begin a dataset without File Meta.
+
+    The first element's tag must be in group 0002 or 0004, or in group 0008 no
+    later than (0008,0016): an instance without File Meta names its SOP Class
+    there, and elements come in ascending order (PS3.5 §7.1). Read little endian
+    that is Implicit VR or Explicit VR; read big endian, it must be Explicit VR
+    (a VR of PS3.5 Table 6.2-1 follows the tag), as Implicit VR is little endian
+    only (PS3.5 §10.1). Zeros, text, PDFs and archives fail on the first bytes.
+    """
+    if len(head) < 8:
+        return False
+    for order in "<>":
+        group, elem = struct.unpack(f"{order}HH", head[:4])
+        if group not in _BARE_FIRST_GROUPS or (group == 0x0008 and elem > _SOP_CLASS_UID_ELEMENT):
+            continue
+        if order == "<" or head[4:6] in _VR_CODES:
+            return True
+    return False
 
 
 def _encoding_uid(ds: Dataset) -> str:
@@ -192,25 +253,64 @@ def read_header_stream(
 
 
 def _read_header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> Header:
-    """:func:`_header`, with anything pydicom raises on hostile bytes made an InputError."""
-    try:
-        return _header(fp, size, keywords, where)
-    except InputError:
-        raise
-    except Exception as exc:  # a file that breaks pydicom is not DICOM to us, never a crash
-        raise InputError(f"{where}: not DICOM ({type(exc).__name__}: {exc})") from None
+    """:func:`_header`, with anything pydicom raises on hostile bytes made an InputError.
 
-
-def _header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> Header:
+    A file with 'DICM' at byte 128 is DICOM (PS3.10 §7.1): when it cannot be read
+    it is damaged, a :class:`DamagedFileError` (P109 when it ends inside an
+    element, the File Meta included; P106 otherwise), never "not DICOM".
+    """
     head = fp.read(132)
     preamble = _preamble_kind(head)
+    try:
+        return _header(fp, head, preamble, size, keywords, where)
+    except (DamagedFileError, OSError, MediaError):
+        raise  # damaged DICOM; or the disk or medium failed, which is not the file's content
+    except Exception as exc:  # a file that breaks pydicom is not DICOM to us, never a crash
+        why = (
+            str(exc).removeprefix(f"{where}: ")
+            if isinstance(exc, InputError)
+            else f"not DICOM ({type(exc).__name__}: {exc})"
+        )
+        if preamble != "absent":
+            detail = why.removeprefix("not DICOM (").removesuffix(")")
+            raise DamagedFileError(where, "P106", f"damaged: {detail}") from None
+        raise InputError(f"{where}: {why}") from None
+
+
+def _header(
+    fp: BinaryIO,
+    head: bytes,
+    preamble: Preamble,
+    size: int,
+    keywords: Collection[str],
+    where: str,
+) -> Header:
     problems: list[str] = []
     dataset_offset, declared = 0, None
-    if preamble != "absent":
+    if preamble == "absent":
+        if not plausible_dataset_start(head):
+            first = f"its first bytes {head[:8].hex(' ')} begin" if head else "it is empty:"
+            raise InputError(f"{where}: not DICOM (no 'DICM' at byte 128, and {first} no dataset)")
+        # pydicom's guess for a bare dataset: Explicit VR when a VR follows the tag, and
+        # then big endian when the group makes sense only so; Implicit VR is little endian.
+        explicit = head[4:6] in _VR_CODES
+        little = not explicit or struct.unpack("<H", head[:2])[0] in _BARE_FIRST_GROUPS
+        encoding, syntax = (not explicit, little), ""
+    else:
         try:
-            dataset_offset, declared = _scan_meta(fp, size)
-        except (ValueError, struct.error) as exc:
-            raise InputError(f"{where}: not DICOM (File Meta damaged: {exc})") from None
+            dataset_offset, declared, syntax = _scan_meta(fp, size)
+        except _Cut as cut:
+            raise DamagedFileError(where, "P109", str(cut)) from None
+        encoding = (syntax == IMPLICIT_VR_LE, syntax != EXPLICIT_VR_BE)
+        fp.seek(dataset_offset)
+        start = fp.read(8)
+        if syntax != DEFLATED_LE and not plausible_dataset_start(start):
+            raise DamagedFileError(
+                where,
+                "P106",
+                f"damaged: the dataset at {dataset_offset:#x} begins with {start.hex(' ')}, "
+                "which begins no dataset",
+            )
         if declared is None:
             problems.append("(0002,0000) File Meta Information Group Length missing")
         elif declared != dataset_offset - 144:
@@ -219,7 +319,14 @@ def _header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> H
                 f"{dataset_offset - 144} bytes"
             )
     fp.seek(0)
-    ds = _parse(fp, where)
+    try:
+        ds = _parse(fp, where)
+    except InputError:  # pydicom gives up on a cut it cannot step over: say where it is
+        if syntax != DEFLATED_LE:  # a deflated dataset's bytes are not elements
+            where_cut = _truncation(fp, dataset_offset, size, *encoding)
+            if where_cut is not None:
+                raise DamagedFileError(where, "P109", where_cut) from None
+        raise
     meta = _meta_values(ds.file_meta)
     if preamble != "absent":
         problems.extend(f"{kw} missing" for kw in _REQUIRED_META if not meta.get(kw))
@@ -261,9 +368,6 @@ def _header(fp: BinaryIO, size: int, keywords: Collection[str], where: str) -> H
         sop_instance_uid=_text(ds.get("SOPInstanceUID", "")),
         keys=keys,
     )
-
-
-_UNDEFINED: Final = 0xFFFFFFFF
 
 
 def _truncation(
@@ -542,6 +646,92 @@ def read_dataset(source: Path | BinaryIO, where: str) -> Dataset:
     for tag in [t for t in ds.keys() if t.group == 0x0002]:  # noqa: SIM118  (tags, not values)
         del ds[tag]
     return ds
+
+
+_PADDING: Final = BaseTag(0xFFFCFFFC)  # Data Set Trailing Padding (PS3.10 §7.2)
+_BINARY_VRS: Final = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+
+
+def same_instance(a: Path, b: Path) -> bool:
+    """Whether two files hold the same dataset, in whatever encoding.
+
+    A transfer syntax says how an instance is encoded, not what it is (PS3.5 §10):
+    the same instance exported bare in Implicit VR and burnt as a Part 10 file in
+    Explicit VR is one instance. The datasets are compared element by element,
+    nested sequences included, once decoded: the preamble, the File Meta (group
+    0002), VR explicitness, byte order, group lengths and trailing padding do not
+    count; every value does, pixel data included (binary values compared as
+    little endian words). Encapsulated pixel data compares as its bytes, so the
+    same image compressed otherwise differs. A file that cannot be read whole is
+    never the same. Only the two datasets are held, for the time of the call.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            first = _decoded(a)
+            second = _decoded(b)
+            return _same_datasets(first, second)
+        except OSError:
+            raise  # the disk's fault, not a difference
+        except Exception:  # InputError, or a value pydicom cannot decode: not the same
+            return False
+
+
+def _decoded(path: Path) -> Dataset:
+    """The whole dataset, with big endian binary values turned little endian."""
+    ds = read_dataset(path, str(path))
+    if ds.original_encoding[1] is False:
+        _swap_binary_words(ds)
+    return ds
+
+
+def _compared_tags(ds: Dataset) -> list[BaseTag]:
+    """The tags that carry content: not group lengths, File Meta or trailing padding."""
+    return sorted(
+        t
+        for t in ds.keys()  # noqa: SIM118  (tags, not values)
+        if t.element != 0x0000 and t.group != 0x0002 and t != _PADDING
+    )
+
+
+def _same_datasets(first: Dataset, second: Dataset) -> bool:
+    """Element by element, iteratively over nested items."""
+    pending = [(first, second)]
+    while pending:
+        x, y = pending.pop()
+        tags = _compared_tags(x)
+        if tags != _compared_tags(y):
+            return False
+        for tag in tags:
+            ex, ey = x[tag], y[tag]
+            if ex.VR == "SQ" and ey.VR == "SQ":
+                if len(ex.value) != len(ey.value):
+                    return False
+                pending.extend(zip(ex.value, ey.value, strict=True))
+            elif not _same_value(ex, ey):
+                return False
+    return True
+
+
+def _same_value(x: DataElement, y: DataElement) -> bool:
+    """One element's value on both sides; a UN side is read with the other side's VR.
+
+    Implicit VR gives elements the dictionary does not know (private ones) the VR
+    UN and their bytes; Explicit VR gives them the VR the writer chose.
+    """
+    if x.VR == y.VR or (x.VR in _BINARY_VRS and y.VR in _BINARY_VRS):
+        return bool(x.value == y.value)
+    known, unknown = (y, x) if x.VR == "UN" else (x, y)
+    if unknown.VR != "UN" or known.VR == "SQ" or not isinstance(unknown.value, bytes):
+        return False
+    raw = RawDataElement(
+        unknown.tag, known.VR, len(unknown.value), unknown.value, 0, False, True, True, False
+    )
+    try:
+        value = pydicom.values.convert_value(str(known.VR), raw)
+    except Exception:  # bytes that are no value of that VR: different content
+        return False
+    return bool(value == known.value)
 
 
 def rewrite(

@@ -27,6 +27,7 @@ from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
 
 from mediakit.dicomdir.model import Record
+from mediakit.findings import plural
 from mediakit.profiles import Profile
 from mediakit.render import rt_line
 from mediakit.rt import build_graph, summarise
@@ -179,6 +180,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["date"] = _date
+    env.filters["counted"] = plural  # {{ counts.studies | counted("study") }}: "1 study"
     return env
 
 

@@ -139,6 +139,20 @@ def standard_table(name: str) -> Mapping[str, Any]:
     return MappingProxyType(_read(name))
 
 
+@cache
+def _modalities() -> Mapping[str, str]:
+    data = _read("modalities.toml")
+    table = data.get("modality", {})
+    if not all(isinstance(v, str) and v for v in table.values()):
+        raise ProfileError("profiles/modalities.toml: every Modality must be a non-empty string")
+    return MappingProxyType(dict(table))
+
+
+def modality_for(sop_class_uid: str) -> str | None:
+    """The Modality a SOP Class's IOD implies (``modalities.toml``); None when none."""
+    return _modalities().get(str(sop_class_uid))
+
+
 def record_type_for(sop_class_uid: str) -> str | None:
     """Directory Record Type for a SOP Class (PS3.3 Table F.4-1), or None when unknown."""
     return _record_tables()[0].get(str(sop_class_uid))

@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 from mediakit.check.runner import Report
 from mediakit.check.snapshot import Snapshot
 from mediakit.dicomdir.model import Record
-from mediakit.findings import Finding, counts, has_errors
+from mediakit.findings import Finding, counts, has_errors, plural
 from mediakit.rt import Graph, build_graph, node_of, summarise
 from mediakit.rt.table import rt_table
 
@@ -24,14 +24,14 @@ JSON_FORMAT = 1
 
 
 def summary_line(
-    label: str, found: Sequence[Finding], count: int, *, strict: bool, noun: str = "files"
+    label: str, found: Sequence[Finding], count: int, *, strict: bool, noun: str = "file"
 ) -> str:
-    """``STD-GEN-CD: 1 error, 0 warnings in 41 files (FAILED)``."""
+    """``STD-GEN-CD: 1 error, 0 warnings in 41 files (FAILED)`` (``noun`` in the singular)."""
     c = counts(found)
     status = "FAILED" if has_errors(found, strict=strict) else "OK"
     return (
-        f"{label}: {c['error']} error{'s' * (c['error'] != 1)}, "
-        f"{c['warning']} warning{'s' * (c['warning'] != 1)} in {count} {noun} ({status})"
+        f"{label}: {plural(c['error'], 'error')}, {plural(c['warning'], 'warning')} "
+        f"in {plural(count, noun)} ({status})"
     )
 
 
@@ -253,10 +253,6 @@ def ls_text(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _n(count: int | None, noun: str) -> str:
-    return f"{'?' if count is None else count} {noun}{'s' * (count != 1)}"
-
-
 def rt_line(rt: dict[str, Any]) -> str:
     """One line of what a physicist looks for in an RT object (``ls``)."""
     label = f" {rt['label']!r}" if rt.get("label") else ""
@@ -265,9 +261,9 @@ def rt_line(rt: dict[str, Any]) -> str:
     refs = rt["references"]
     missing = [r for r in refs if r["present"] is False]
     if "beams" in rt:
-        parts = [_n(rt["number_of_beams"], "beam"), _n(rt["fractions_planned"], "fraction")]
+        parts = [plural(rt["number_of_beams"], "beam"), plural(rt["fractions_planned"], "fraction")]
         if rt["application_setups"]:
-            parts.append(_n(rt["application_setups"], "application setup"))
+            parts.append(plural(rt["application_setups"], "application setup"))
         if rt["prescription_dose"] is not None:
             parts.append(f"{rt['prescription_dose']:g} Gy prescribed")
         detail = ", ".join(parts)
@@ -275,8 +271,8 @@ def rt_line(rt: dict[str, Any]) -> str:
         names = ", ".join(r["name"] or "?" for r in rt["rois"][:6])
         more = ", ..." if len(rt["rois"]) > 6 else ""
         detail = (
-            f"{_n(rt['number_of_rois'], 'ROI')} ({names}{more}) on "
-            f"{_n(rt['referenced_images'], 'image')} ({rt['referenced_images_present']} here)"
+            f"{plural(rt['number_of_rois'], 'ROI')} ({names}{more}) on "
+            f"{plural(rt['referenced_images'], 'image')} ({rt['referenced_images_present']} here)"
         )
     elif "summation_type" in rt:
         detail = f"{rt['units'] or '?'} {rt['dose_type'] or '?'}, summation {rt['summation_type']}"
@@ -287,12 +283,12 @@ def rt_line(rt: dict[str, Any]) -> str:
         if rt["fractions_delivered"] is not None:
             detail += f", {rt['fractions_delivered']} delivered"
     elif "frames_of_reference" in rt:
-        detail = f"joins {_n(len(rt['frames_of_reference']), 'frame')} of reference"
+        detail = f"joins {plural(len(rt['frames_of_reference']), 'frame')} of reference"
     else:
         beam = rt.get("referenced_beam_number")
         detail = f"beam {beam}" if beam is not None else "-"
     gone = [r["role"] for r in missing]
     images, here = rt["referenced_images"], rt["referenced_images_present"]
     if here is not None and here < images and "rois" not in rt:  # a structure set says "(n here)"
-        gone.append(f"{images - here} of {_n(images, 'image')}")
+        gone.append(f"{images - here} of {plural(images, 'image')}")
     return f"{rt['type']}{label}: {detail}" + (f"; missing here: {', '.join(gone)}" if gone else "")

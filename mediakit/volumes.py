@@ -33,7 +33,7 @@ from mediakit.check.runner import Report
 from mediakit.dicomdir.encode import encode_dicomdir
 from mediakit.dicomdir.model import Record
 from mediakit.errors import InputError, InternalError, os_reason
-from mediakit.findings import Severity, has_errors
+from mediakit.findings import Severity, has_errors, plural
 from mediakit.iso import Entry
 from mediakit.manifest import MANIFEST_NAME, format_manifest
 from mediakit.media import write_medium
@@ -235,7 +235,7 @@ def volumes_text(written: Sequence[Written], fmt: str) -> list[str]:
     for n, w in enumerate(written, 1):
         lines.append(
             f"wrote {w.output} ({fmt}, volume {w.volume_id}, {n} of {len(written)}, "
-            f"{w.instances} instances); read back and verified"
+            f"{plural(w.instances, 'instance')}); read back and verified"
         )
         for p in w.parts:
             held = "whole" if p.whole else f"{len(p.series)} of its series: {', '.join(p.series)}"

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from mediakit.errors import InputError, InternalError
 from mediakit.findings import Severity, finding
 from mediakit.media import open_medium
 from mediakit.profiles import load_profile, record_type_for
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import assert_one_line_error, needs, run_cli
 
 CD = load_profile("STD-GEN-CD")
 
@@ -142,6 +143,8 @@ def test_pydicom_rt_files_fail_with_no_fix(pydicom_rt: Path, tmp_path: Path) -> 
     fixes = Counter(f["code"] for f in doc["findings"] if f["code"][0] in "PD")
     assert fixes == Counter({"P105": 3, "P104": 2, "P101": 1, "D122": 4})
     assert not out.exists() and leftovers(tmp_path) == []
+    assert doc["rewritten"] == 0 and doc["bytes"] == 0  # nothing was written, nor re-encoded
+    assert doc["instances"] == 4 and doc["volumes"] == []
 
 
 @pytest.mark.parametrize(
@@ -280,6 +283,35 @@ def test_a_medium_that_fails_its_own_check_never_appears(
 def test_a_bad_volume_id_is_an_input_error(course_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="volume-id"):
         build_medium([course_dir], tmp_path / "o.iso", CD, volume_id="way-too-long-volume-id!")
+
+
+@pytest.mark.parametrize("given", ["my disc", "", " ", "MY\n", "ÄRZTE", "A-B"])
+def test_a_volume_id_of_other_than_d_characters_is_refused(
+    course_dir: Path, tmp_path: Path, given: str
+) -> None:
+    """ECMA-119 §7.4.1: d-characters are A-Z 0-9 _; a space is not one (nor is nothing)."""
+    run = run_cli("build", course_dir, "-o", tmp_path / "o.iso", "--volume-id", given)
+    assert_one_line_error(run, 2, "--volume-id", "A-Z 0-9 _")
+    assert "space" not in run.stderr.replace("no spaces", "")  # it used to offer a space
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs("isoinfo")
+def test_a_lower_case_volume_id_is_uppercased(course_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o.iso"
+    assert build_medium([course_dir], out, CD, volume_id="my_disc_2").output == out
+    info = subprocess.run(["isoinfo", "-d", "-i", str(out)], capture_output=True, text=True)
+    assert "Volume id: MY_DISC_2" in info.stdout
+
+
+def test_summary_lines_count_one_instance_in_the_singular(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    write_course(export, 7, n_slices=1)
+    run = run_cli("build", export / "CT.1.dcm", "-o", tmp_path / "one.iso")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert "0 errors, 0 warnings in 1 instance (OK)" in lines[-2], lines
+    assert "1 instance, 0 re-encoded" in lines[-1] and "1 instances" not in run.stdout
 
 
 def test_inputs_can_be_an_existing_medium(course_iso: Path, tmp_path: Path) -> None:

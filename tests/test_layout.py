@@ -11,7 +11,7 @@ from mediakit.dicomdir.model import walk_all
 from mediakit.findings import Severity
 from mediakit.part10 import EXPLICIT_VR_LE, read_header
 from mediakit.profiles import load_profile
-from tests.conftest import pydicom_file
+from tests.conftest import needs, pydicom_file
 
 CD = load_profile("STD-GEN-CD")
 NAMES = ("rtplan.dcm", "rtdose.dcm", "rtstruct.dcm", "CT_small.dcm")
@@ -99,3 +99,61 @@ def test_h32_profiles_add_rows_and_columns(profile_id: str) -> None:
     layout = lay_out([ct], prof)
     leaf = next(r for _, r in walk_all(list(layout.roots)) if r.file_id)
     assert leaf.keys.Rows == 128 and leaf.keys.Columns == 128
+
+
+# --- Modality the SOP Class implies (profiles/modalities.toml) ------------------------------
+
+
+def _without_modality(src: Path, dst: Path, sop_class: str | None = None) -> None:
+    import pydicom
+
+    dst.mkdir()
+    for p in sorted(src.iterdir()):
+        ds = pydicom.dcmread(p)
+        del ds.Modality
+        if sop_class is not None:
+            ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = sop_class
+        ds.save_as(dst / p.name, enforce_file_format=True)
+
+
+@needs("dcmdump")
+def test_a_missing_modality_is_the_one_the_sop_class_implies(tmp_path: Path) -> None:
+    import subprocess
+
+    from fixtures.rtcourse import _MODALITY, SOP_CLASSES, write_course
+    from mediakit.build import build_medium
+
+    write_course(tmp_path / "export", 7, n_slices=2)
+    _without_modality(tmp_path / "export", tmp_path / "bare")
+    out = tmp_path / "medium"
+    result = build_medium([tmp_path / "bare"], out, CD, fmt="dir")
+    assert result.output == out
+    fills = [f.message for f in result.findings if f.code == "D122" and "Modality" in f.message]
+    assert len(fills) == len(SOP_CLASSES) and all("implied by the SOP Class" in m for m in fills)
+    assert all(f.severity is Severity.WARNING for f in result.findings)
+    # DCMTK reads the DICOMDIR: every SERIES record's Modality, in record order
+    dump = subprocess.run(
+        ["dcmdump", str(out / "DICOMDIR")], capture_output=True, text=True, check=True
+    ).stdout
+    wanted = ("(0004,1430)", "(0008,0060)")  # record type, then (if any) its Modality
+    lines = [line for line in dump.splitlines() if line.strip().startswith(wanted)]
+    values = [line.split("[")[1].split("]")[0] for line in lines]
+    series = [values[i + 1] for i, v in enumerate(values) if v == "SERIES"]
+    assert "UNKNOWN" not in series
+    assert sorted(series) == sorted(_MODALITY[kind] for kind in SOP_CLASSES)
+
+
+def test_a_class_that_implies_no_modality_gets_the_placeholder(tmp_path: Path) -> None:
+    from fixtures.rtcourse import write_course
+
+    write_course(tmp_path / "export", 7, n_slices=1)
+    secondary_capture = "1.2.840.10008.5.1.4.1.1.7"  # SC: any modality (C.8.6.1)
+    (tmp_path / "sc").mkdir()
+    _without_modality(tmp_path / "export", tmp_path / "sc" / "in", secondary_capture)
+    kws = all_keywords(CD)
+    files = sorted((tmp_path / "sc" / "in").iterdir())
+    layout = lay_out(
+        [Placed(read_header(p, keywords=kws), EXPLICIT_VR_LE, p.name) for p in files], CD
+    )
+    fills = [f.message for f in layout.findings if f.code == "D122" and "Modality" in f.message]
+    assert fills and all(m.endswith("missing, invented: 'UNKNOWN'") for m in fills), fills

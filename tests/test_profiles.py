@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -128,3 +129,48 @@ def test_profiles_are_inside_the_wheel(tmp_path: Path) -> None:
     assert probe.returncode == 0, probe.stderr
     count, capacity, where = probe.stdout.split()
     assert (count, capacity) == ("7", "681984000") and where.startswith(str(target))
+
+
+@pytest.mark.parametrize("pid", sorted(SEVEN))
+def test_the_edition_field_says_what_was_transcribed(pid: str) -> None:
+    """The file's comment names the edition transcribed; the field must not claim a later one."""
+    text = (ROOT / "profiles" / f"{pid}.toml").read_text()
+    transcribed = re.search(r"Transcribed from the (\d{4}[a-e]) text", text)
+    assert transcribed, pid
+    edition = load_profile(pid).edition
+    assert edition.split()[0] == transcribed[1], (edition, transcribed[0])
+    rechecked = re.search(r"re-checked (\S+)\)", text)
+    assert rechecked and rechecked[1] in edition, edition
+    shown = subprocess.run(
+        [sys.executable, "-m", "mediakit", "profiles", pid], capture_output=True, text=True
+    )
+    assert f"edition {edition}" in shown.stdout
+
+
+@pytest.mark.parametrize("name", ["record_keys.toml", "record_types.toml"])
+def test_the_standard_tables_name_the_edition_they_were_taken_from(name: str) -> None:
+    import tomllib
+
+    text = (ROOT / "profiles" / name).read_text()
+    edition = tomllib.loads(text)["edition"]
+    assert "2020a" in text.split("format = 1")[0] and edition.startswith("2020a"), edition
+
+
+def test_the_modality_table_names_real_sop_classes_and_defined_terms() -> None:
+    import tomllib
+
+    from pydicom.uid import UID
+
+    from fixtures.rtcourse import _MODALITY, SOP_CLASSES
+    from mediakit.profiles import modality_for
+
+    text = (ROOT / "profiles" / "modalities.toml").read_text()
+    data = tomllib.loads(text)
+    assert data["edition"] and "PS3.3" in text and "C.7.3.1.1.1" in text
+    for uid, modality in data["modality"].items():
+        comment = re.search(re.escape(f'"{uid}"') + r".*#\s*([^(\n]*)", text)
+        assert comment and UID(uid).name == comment[1].strip(), uid  # named as pydicom names it
+        assert re.fullmatch(r"[A-Z]{2,8}", modality), modality  # a Defined Term (CS)
+    for kind, sop_class in SOP_CLASSES.items():  # the fixtures' own table, written apart
+        assert modality_for(sop_class) == _MODALITY[kind], kind
+    assert modality_for("1.2.840.10008.5.1.4.1.1.7") is None  # Secondary Capture: any

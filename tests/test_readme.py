@@ -70,3 +70,12 @@ def test_json_keys_are_documented(course_iso: Path, tmp_path: Path, course_dir: 
 def test_the_check_example_line_has_the_shape_we_print() -> None:
     example = re.search(r"^(error|warning|info) +([A-Z]\d{3}) (\S+)  (.+)  \[(.+)\]$", README, re.M)
     assert example and example[2] in CODES
+
+
+def test_the_build_section_lists_every_fix_it_reports() -> None:
+    """ "Every such fix is a warning finding (...)": every code build fixes, and only those."""
+    from mediakit.check.part10 import FIXABLE
+
+    build = README.split("### `mediakit build")[1].split("### `mediakit check")[0]
+    sentence = build.split("Every such fix is a")[1].split(").")[0]
+    assert set(re.findall(r"`(P\d{3})`", sentence)) == set(FIXABLE), sentence

@@ -15,7 +15,7 @@ from pydicom.tag import BaseTag
 
 from mediakit.check.snapshot import Snapshot
 from mediakit.dicomdir.model import Record, walk_all
-from mediakit.findings import Finding, Severity, finding
+from mediakit.findings import Finding, Severity, finding, plural
 from mediakit.profiles import Profile, allowed_children, keyword_tag, record_type_for
 
 # VRs whose values are text, padded to even length with a space or a NUL (PS3.5 §6.2)
@@ -60,7 +60,7 @@ def _has_value(keys: Dataset, kw: str) -> bool:
 def d101_dicomdir_present(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
     """The medium has a DICOMDIR in its root (PS3.10 §8.6; PS3.11 D.3)."""
     if snap.dicomdir is None:
-        yield finding("D101", snap.label, f"{len(snap.files)} files listed by scanning")
+        yield finding("D101", snap.label, f"{plural(len(snap.files), 'file')} listed by scanning")
 
 
 def parser_findings(snap: Snapshot, profile: Profile) -> Iterator[Finding]:

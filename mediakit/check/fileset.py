@@ -12,7 +12,7 @@ from typing import Final
 
 from mediakit.check.dicomdir import where
 from mediakit.check.snapshot import Snapshot
-from mediakit.findings import Finding, finding
+from mediakit.findings import Finding, finding, plural
 from mediakit.profiles import Profile
 
 _COMPONENT: Final = re.compile(r"^[A-Z0-9_]{1,8}$")  # PS3.10 §8.2, §8.5
@@ -50,7 +50,7 @@ def f203_f204_s401_resolution(snap: Snapshot, profile: Profile) -> Iterator[Find
         if res.unsafe is not None:
             yield finding("S401", where(rec), f"{fid!r}: {res.unsafe}")
         elif res.candidates > 1:
-            yield finding("F204", where(rec), f"{fid} matches {res.candidates} files")
+            yield finding("F204", where(rec), f"{fid} matches {plural(res.candidates, 'file')}")
         elif res.file is not None and not res.exact:
             yield finding("F203", where(rec), f"{fid} found as {res.file.raw}")
 

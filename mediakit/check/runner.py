@@ -28,11 +28,14 @@ _J2K: Final = frozenset({"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"})
 
 
 def _part10_rules(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
-    """P101-P108 over every DICOM file, and P106 for referenced files that are not DICOM."""
+    """P101-P109 over every DICOM file; a damaged one ('DICM', unreadable) is P109 or P106,
+    and so is a referenced file that is not DICOM (P106)."""
     referenced = {r.file.parts for r in snap.resolutions.values() if r.file is not None}
     for facts in snap.files:
         if facts.header is not None:
             yield from file_findings(facts.header, facts.file.raw, profile)
+        elif facts.error is not None and facts.damaged is not None:
+            yield finding(facts.damaged, facts.file.raw, facts.error)
         elif facts.error is not None and (facts.file.parts in referenced):
             yield finding("P106", facts.file.raw, facts.error)
 

@@ -19,7 +19,7 @@ from mediakit._types import Progress
 from mediakit.dicomdir.layout import all_keywords
 from mediakit.dicomdir.model import Record, walk_all
 from mediakit.dicomdir.parse import ParsedDirectory, parse_dicomdir
-from mediakit.errors import MediaError, MediakitError
+from mediakit.errors import DamagedFileError, MediaError, MediakitError
 from mediakit.findings import Finding, finding
 from mediakit.iso import IsoInfo
 from mediakit.manifest import MANIFEST_LIMIT, MANIFEST_NAME, parse_manifest
@@ -42,6 +42,7 @@ class FileFacts:
     header: Header | None
     error: str | None  # set when the file was expected to be DICOM and is not
     sha256: str | None
+    damaged: str | None = None  # the code of a DICOM file ('DICM') that cannot be read
 
 
 @dataclass(frozen=True)
@@ -108,17 +109,19 @@ def _read_facts(
         with _opened(medium, f, kept) as fp:
             head = fp.read(132)
             is_part10 = head[128:132] == b"DICM"
-            header, error = None, None
+            header, error, damaged = None, None, None
             if is_part10 or referenced:
                 try:
                     fp.seek(0)
                     header = read_header_stream(fp, f.size, where=f.raw, keywords=keywords)
+                except DamagedFileError as exc:
+                    error, damaged = exc.detail, exc.code
                 except MediakitError as exc:
                     error = str(exc).removeprefix(f"{f.raw}: ")
             digest = _hash(fp) if hashing else None
     except (OSError, MediaError) as exc:
         return FileFacts(f, None, f"cannot be read ({exc})", None)
-    return FileFacts(f, header, error, digest)
+    return FileFacts(f, header, error, digest, damaged)
 
 
 def _opened(medium: Medium, f: MediaFile, kept: bytes | None) -> BinaryIO:

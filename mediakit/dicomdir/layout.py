@@ -29,7 +29,7 @@ from mediakit.dicomdir.model import Record
 from mediakit.errors import InternalError
 from mediakit.findings import Finding, Severity, finding
 from mediakit.part10 import Header
-from mediakit.profiles import Profile, is_root_record_type, record_type_for
+from mediakit.profiles import Profile, is_root_record_type, modality_for, record_type_for
 
 HIERARCHY_KEYS: Final = (
     "PatientID",
@@ -151,8 +151,13 @@ def _copy_keys(
     where: str,
     *,
     invented: dict[str, str],
+    implied: dict[str, tuple[str, str]] | None = None,
 ) -> None:
-    """Copy (keyword, type) keys into ``rec`` from the first source that has a value."""
+    """Copy (keyword, type) keys into ``rec`` from the first source that has a value.
+
+    A Type 1 key none has is filled: from ``implied`` (keyword -> value, where it comes
+    from), else a related attribute, else ``invented`` or a placeholder (D122 each).
+    """
     for kw, key_type in keys:
         for src in sources:
             if _value(src, kw):
@@ -164,6 +169,9 @@ def _copy_keys(
                     rec[kw] = next(src[kw] for src in sources if kw in src)
                 else:
                     rec[kw] = _element_like(kw, "")
+            elif key_type == "1" and implied and kw in implied:
+                value, source = implied[kw]
+                filler.put(rec, kw, value, where, f"missing, implied by {source}")
             elif key_type == "1":
                 _fill(rec, sources, kw, filler, where, invented)
 
@@ -324,6 +332,7 @@ def _series(
             filler,
             f"SERIES {se_uid}",
             invented=invented,
+            implied=_implied_modality([placed[i].header.sop_class_uid for i in items]),
         )
         s_rec.children.append(se_rec)
         numbered = {n for i in items if (n := _num(_value(heads[i], "InstanceNumber")))}
@@ -359,6 +368,18 @@ def _series(
             )
             se_rec.children.append(leaf)
             file_ids[i] = fid
+
+
+def _implied_modality(sop_classes: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Modality from the SOP Class table (profiles/modalities.toml), when the series' classes
+    agree on one; else nothing, and a missing Modality gets the placeholder."""
+    found = {modality_for(c) for c in sop_classes}
+    if len(found) != 1 or None in found:
+        return {}
+    (value,) = found
+    assert value is not None
+    classes = ", ".join(sorted(set(sop_classes)))
+    return {"Modality": (value, f"the SOP Class {classes} (profiles/modalities.toml)")}
 
 
 def _multi(ds: Dataset, kw: str) -> list[object]:

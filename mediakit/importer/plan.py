@@ -30,7 +30,7 @@ from pydicom.dataset import Dataset
 
 from mediakit.check.snapshot import FileFacts, Snapshot
 from mediakit.dicomdir.model import MEDIA_STORAGE_DIRECTORY, Record
-from mediakit.findings import Finding, finding
+from mediakit.findings import Finding, finding, plural
 from mediakit.importer.result import InstanceResult, Outcome
 from mediakit.media import MediaFile
 from mediakit.part10 import Header
@@ -215,7 +215,7 @@ def plan_import(snap: Snapshot, bare: Mapping[tuple[str, ...], FileFacts] | None
         consider(facts, "scan")
     if scanned:
         why = "no usable DICOMDIR" if not _usable(snap) else "not referenced by the DICOMDIR"
-        found.append(finding("I505", snap.label, f"{scanned} instance(s): {why}"))
+        found.append(finding("I505", snap.label, f"{plural(scanned, 'instance')}: {why}"))
     return Plan(tuple(candidates), tuple(results), tuple(found))
 
 

@@ -40,10 +40,9 @@ from mediakit.importer.index import Index, Row, sqlite_reason
 from mediakit.importer.log import ImportLog, now
 from mediakit.importer.plan import Candidate, identity, identity_problem, text, uid_problem
 from mediakit.importer.result import InstanceResult, Outcome
-from mediakit.importer.same import same_dataset
 from mediakit.importer.scan import KEYWORDS
 from mediakit.media import Medium, fsync_path
-from mediakit.part10 import Header, read_header, rewrite, sha256_of
+from mediakit.part10 import Header, read_header, rewrite, same_instance, sha256_of
 
 INDEX_NAME: Final = "index.sqlite"
 LOG_NAME: Final = "import-log.jsonl"
@@ -269,7 +268,7 @@ class Store:
         if row is not None:
             if sha in (row.sha256, row.source_sha256):
                 return _with(base, None, outcome=Outcome.ALREADY_PRESENT, path=row.path)
-            if same_dataset(raw, self.root.joinpath(*_rel(row.path))):
+            if same_instance(raw, self.root.joinpath(*_rel(row.path))):
                 self.log.write("same-dataset", path=row.path, sop_instance_uid=sop, sha256=sha)
                 return _with(base, None, outcome=Outcome.ALREADY_PRESENT, path=row.path)
             return self._conflict(base, raw, row, source)

@@ -108,9 +108,14 @@ def test_conflict_is_kept_aside_and_never_overwrites(small_course: Path, tmp_pat
     assert sha256(kept) == sha256(changed / "RP.photon.dcm")
     assert {rel: sha256(p) for rel, p in store_files(store).items()} == before
     assert not result.complete
-    # seen again: reported again, but no second copy
+    # seen again: reported again, but no second copy (and "1 conflict", not "1 conflicts")
     again = import_to_store(changed, store)
     assert again.summary()["conflict"] == 1
+    shown = CliRunner().invoke(main, ["import", str(changed), "--to", str(store)])
+    assert shown.exit_code == 1
+    assert shown.output.splitlines()[-1].endswith(
+        "0 imported, 8 already present, 1 conflict, 0 unreadable, 0 refused (FAILED)"
+    ), shown.output
     assert len(list((store / "conflicts").rglob("*.dcm"))) == 1
     db = sqlite3.connect(store / "index.sqlite")
     assert db.execute("SELECT count(*) FROM conflicts").fetchone()[0] == 1
