@@ -189,6 +189,15 @@ def _not_called_for(seq: str) -> str:
     return f"has a {seq}, which this type does not call for"
 
 
+def _presence(listed: Sequence[Dataset], wanted: bool, seq: str) -> str | None:
+    """What is wrong with a sequence this type requires (wanted) or does not call for."""
+    if wanted and not listed:
+        return f"needs a {seq}"
+    if listed and not wanted:
+        return _not_called_for(seq)
+    return None
+
+
 def _summation_problems(graph: Graph, ds: Dataset, need: DoseSummation) -> Iterator[str]:
     plans = v.items(ds, "ReferencedRTPlanSequence")
     if need.plans == "one" and len(plans) != 1:
@@ -242,12 +251,9 @@ def _beam_problems(
     number: int | None,
 ) -> Iterator[str]:
     listed = v.items(group, "ReferencedBeamSequence")
-    if not need.beams:
-        if listed:
-            yield _not_called_for("Referenced Beam Sequence")
-        return
-    if not listed:
-        yield "needs a Referenced Beam Sequence"
+    if problem := _presence(listed, need.beams, "Referenced Beam Sequence"):
+        yield problem
+    if not (need.beams and listed):
         return
     for item in listed:
         ranges = v.items(item, "ReferencedControlPointSequence")
@@ -292,12 +298,9 @@ def _setup_problems(
 ) -> Iterator[str]:
     seq, kw = "ReferencedBrachyApplicationSetupSequence", "ReferencedBrachyApplicationSetupNumber"
     listed = v.items(group, seq)
-    if not need.setups:
-        if listed:
-            yield _not_called_for("Referenced Brachy Application Setup Sequence")
-        return
-    if not listed:
-        yield "needs a Referenced Brachy Application Setup Sequence"
+    if problem := _presence(listed, need.setups, "Referenced Brachy Application Setup Sequence"):
+        yield problem
+    if not (need.setups and listed):
         return
     if plan is None or planned is None:
         return
