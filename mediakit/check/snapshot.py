@@ -119,8 +119,11 @@ def _read_facts(
                 except MediakitError as exc:
                     error = str(exc).removeprefix(f"{f.raw}: ")
             digest = _hash(fp) if hashing else None
-    except (OSError, MediaError) as exc:
+    except OSError as exc:
         return FileFacts(f, None, f"cannot be read ({exc})", None)
+    except MediaError as exc:  # with a code (a damaged ZIP member: V308): that file's finding
+        why = str(exc).removeprefix(f"{f.raw}: ")
+        return FileFacts(f, None, f"cannot be read ({why})", None, exc.code)
     return FileFacts(f, header, error, digest, damaged)
 
 
