@@ -59,6 +59,9 @@ _REQUIRED_META: Final = (
 )
 _COPY_CHUNK: Final = 1 << 20
 _UNDEFINED: Final = 0xFFFFFFFF  # an undefined length (PS3.5 §7.1.1)
+HEADER_ITEM_LIMIT: Final = 200_000  # sequence items in one header (README "Limits")
+HEADER_ELEMENT_LIMIT: Final = 2_000_000  # elements before the pixel data
+_WALK_WINDOW: Final = 1 << 16
 _UID_RE: Final = re.compile(r"^[0-9]+(\.[0-9]+)+$")
 _SPECIFIC_CHARACTER_SET: Final = BaseTag(0x00080005)
 
@@ -318,6 +321,8 @@ def _header(
                 f"(0002,0000) group length {declared} but group 0002 is "
                 f"{dataset_offset - 144} bytes"
             )
+    if syntax != DEFLATED_LE and (why := _too_many(fp, dataset_offset, size, *encoding)):
+        raise DamagedFileError(where, "P106", why)
     fp.seek(0)
     try:
         ds = _parse(fp, where)
@@ -410,6 +415,74 @@ def _truncation(
         else:
             pos = vpos + length  # the whole value is there (a defined-length item included)
     return f"ends inside {open_} undefined-length sequence(s) or item(s)" if open_ else None
+
+
+def _too_many(fp: BinaryIO, pos: int, size: int, implicit: bool, little: bool) -> str | None:
+    """Why a header has too many items or elements to parse (P106), or None.
+
+    pydicom builds an object for every element and item before the pixel data:
+    hundreds of thousands of empty items, or millions of tiny elements, cost
+    minutes and gigabytes. Element headers only are walked first, in windows,
+    into every sequence and item, up to the top level's Pixel Data; past
+    :data:`HEADER_ITEM_LIMIT` items or :data:`HEADER_ELEMENT_LIMIT` elements the
+    file is refused. Anything odd (a length past the end) ends the walk: the
+    parse and :func:`_truncation` then say what is wrong.
+    """
+    e = "<" if little else ">"
+    item_tag = struct.pack(f"{e}HH", 0xFFFE, 0xE000)
+    items = elements = 0
+    ends: list[int] = []  # where the open defined-length sequences and items end
+    buf, base = b"", 0
+    while pos + 8 <= size:
+        while ends and pos >= ends[-1]:
+            ends.pop()
+        if pos + 16 > base + len(buf):
+            fp.seek(pos)
+            buf, base = fp.read(_WALK_WINDOW), pos
+        head = buf[pos - base : pos - base + 16]
+        if len(head) < 8:
+            return None
+        group, elem, length = struct.unpack(f"{e}HHL", head[:8])
+        vpos = pos + 8
+        if group != 0xFFFE and not implicit:
+            if head[4:6] in _LONG_VRS:
+                (length,) = struct.unpack(f"{e}L", head[8:12])
+                vpos = pos + 12
+            else:
+                (length,) = struct.unpack(f"{e}H", head[6:8])
+        if group == 0xFFFE:
+            items += elem == 0xE000
+        elif (group, elem) == (0x7FE0, 0x0010) and not ends:
+            return None  # pydicom stops before the pixels
+        else:
+            elements += 1
+        if items > HEADER_ITEM_LIMIT or elements > HEADER_ELEMENT_LIMIT:
+            what, limit = (
+                ("items", HEADER_ITEM_LIMIT)
+                if items > HEADER_ITEM_LIMIT
+                else ("elements", HEADER_ELEMENT_LIMIT)
+            )
+            return f"more than {limit:,} {what} in its header (by {pos:#x}): not parsed"
+        if length == _UNDEFINED or group == 0xFFFE:
+            pos = vpos  # entered: a sequence, an item, a delimiter
+            if length not in (_UNDEFINED, 0) and group == 0xFFFE:
+                ends.append(vpos + length)
+        elif vpos + length > size:
+            return None
+        elif (head[4:6] == b"SQ" and not implicit) or _peek(fp, vpos, length) == item_tag:
+            ends.append(vpos + length)  # a defined-length sequence: its items are walked
+            pos, buf = vpos, b""
+        else:
+            pos = vpos + length
+    return None
+
+
+def _peek(fp: BinaryIO, pos: int, length: int) -> bytes:
+    """The first 4 bytes of a value (an item tag begins a sequence's value)."""
+    if length < 8:
+        return b""
+    fp.seek(pos)
+    return fp.read(4)
 
 
 @cache
