@@ -19,6 +19,7 @@ import hashlib
 import re
 import struct
 import warnings
+import zlib
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -62,6 +63,7 @@ _UNDEFINED: Final = 0xFFFFFFFF  # an undefined length (PS3.5 §7.1.1)
 HEADER_ITEM_LIMIT: Final = 200_000  # sequence items in one header (README "Limits")
 HEADER_ELEMENT_LIMIT: Final = 2_000_000  # elements before the pixel data
 _WALK_WINDOW: Final = 1 << 16
+DEFLATED_LIMIT: Final = 256 << 20  # a deflated dataset inflates to at most this (in memory)
 _UID_RE: Final = re.compile(r"^[0-9]+(\.[0-9]+)+$")
 _SPECIFIC_CHARACTER_SET: Final = BaseTag(0x00080005)
 
@@ -323,6 +325,12 @@ def _header(
             )
     if syntax != DEFLATED_LE and (why := _too_many(fp, dataset_offset, size, *encoding)):
         raise DamagedFileError(where, "P106", why)
+    if syntax == DEFLATED_LE and _inflates_past(fp, dataset_offset, DEFLATED_LIMIT):
+        raise DamagedFileError(
+            where,
+            "P106",
+            f"the deflated dataset inflates past {DEFLATED_LIMIT >> 20} MiB: not parsed",
+        )
     fp.seek(0)
     try:
         ds = _parse(fp, where)
@@ -475,6 +483,28 @@ def _too_many(fp: BinaryIO, pos: int, size: int, implicit: bool, little: bool) -
         else:
             pos = vpos + length
     return None
+
+
+def _inflates_past(fp: BinaryIO, pos: int, limit: int) -> bool:
+    """Whether the deflated stream at pos inflates to more than ``limit`` bytes.
+
+    pydicom inflates a Deflated Explicit VR Little Endian dataset whole, in
+    memory: a few MB can claim gigabytes. Inflated here first, in chunks and
+    counted, never kept; a stream that is not deflate data is pydicom's to refuse.
+    """
+    fp.seek(pos)
+    inflater, out = zlib.decompressobj(-zlib.MAX_WBITS), 0
+    try:
+        while not inflater.eof:
+            chunk = inflater.unconsumed_tail or fp.read(_COPY_CHUNK)
+            if not chunk:
+                return False
+            out += len(inflater.decompress(chunk, _COPY_CHUNK))
+            if out > limit:
+                return True
+    except zlib.error:
+        return False
+    return False
 
 
 def _peek(fp: BinaryIO, pos: int, length: int) -> bytes:
