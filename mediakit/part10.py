@@ -19,7 +19,6 @@ import hashlib
 import re
 import struct
 import warnings
-import zlib
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -39,6 +38,7 @@ from pydicom.valuerep import VR
 
 from mediakit import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from mediakit.errors import DamagedFileError, InputError, MediaError
+from mediakit.headerlimits import header_too_big
 
 IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
 EXPLICIT_VR_LE: Final = "1.2.840.10008.1.2.1"
@@ -60,10 +60,6 @@ _REQUIRED_META: Final = (
 )
 _COPY_CHUNK: Final = 1 << 20
 _UNDEFINED: Final = 0xFFFFFFFF  # an undefined length (PS3.5 §7.1.1)
-HEADER_ITEM_LIMIT: Final = 200_000  # sequence items in one header (README "Limits")
-HEADER_ELEMENT_LIMIT: Final = 2_000_000  # elements before the pixel data
-_WALK_WINDOW: Final = 1 << 16
-DEFLATED_LIMIT: Final = 256 << 20  # a deflated dataset inflates to at most this (in memory)
 _UID_RE: Final = re.compile(r"^[0-9]+(\.[0-9]+)+$")
 _SPECIFIC_CHARACTER_SET: Final = BaseTag(0x00080005)
 
@@ -323,14 +319,8 @@ def _header(
                 f"(0002,0000) group length {declared} but group 0002 is "
                 f"{dataset_offset - 144} bytes"
             )
-    if syntax != DEFLATED_LE and (why := _too_many(fp, dataset_offset, size, *encoding)):
+    if why := header_too_big(fp, dataset_offset, size, *encoding, syntax == DEFLATED_LE):
         raise DamagedFileError(where, "P106", why)
-    if syntax == DEFLATED_LE and _inflates_past(fp, dataset_offset, DEFLATED_LIMIT):
-        raise DamagedFileError(
-            where,
-            "P106",
-            f"the deflated dataset inflates past {DEFLATED_LIMIT >> 20} MiB: not parsed",
-        )
     fp.seek(0)
     try:
         ds = _parse(fp, where)
@@ -423,96 +413,6 @@ def _truncation(
         else:
             pos = vpos + length  # the whole value is there (a defined-length item included)
     return f"ends inside {open_} undefined-length sequence(s) or item(s)" if open_ else None
-
-
-def _too_many(fp: BinaryIO, pos: int, size: int, implicit: bool, little: bool) -> str | None:
-    """Why a header has too many items or elements to parse (P106), or None.
-
-    pydicom builds an object for every element and item before the pixel data:
-    hundreds of thousands of empty items, or millions of tiny elements, cost
-    minutes and gigabytes. Element headers only are walked first, in windows,
-    into every sequence and item, up to the top level's Pixel Data; past
-    :data:`HEADER_ITEM_LIMIT` items or :data:`HEADER_ELEMENT_LIMIT` elements the
-    file is refused. Anything odd (a length past the end) ends the walk: the
-    parse and :func:`_truncation` then say what is wrong.
-    """
-    e = "<" if little else ">"
-    item_tag = struct.pack(f"{e}HH", 0xFFFE, 0xE000)
-    items = elements = 0
-    ends: list[int] = []  # where the open defined-length sequences and items end
-    buf, base = b"", 0
-    while pos + 8 <= size:
-        while ends and pos >= ends[-1]:
-            ends.pop()
-        if pos + 16 > base + len(buf):
-            fp.seek(pos)
-            buf, base = fp.read(_WALK_WINDOW), pos
-        head = buf[pos - base : pos - base + 16]
-        if len(head) < 8:
-            return None
-        group, elem, length = struct.unpack(f"{e}HHL", head[:8])
-        vpos = pos + 8
-        if group != 0xFFFE and not implicit:
-            if head[4:6] in _LONG_VRS:
-                (length,) = struct.unpack(f"{e}L", head[8:12])
-                vpos = pos + 12
-            else:
-                (length,) = struct.unpack(f"{e}H", head[6:8])
-        if group == 0xFFFE:
-            items += elem == 0xE000
-        elif (group, elem) == (0x7FE0, 0x0010) and not ends:
-            return None  # pydicom stops before the pixels
-        else:
-            elements += 1
-        if items > HEADER_ITEM_LIMIT or elements > HEADER_ELEMENT_LIMIT:
-            what, limit = (
-                ("items", HEADER_ITEM_LIMIT)
-                if items > HEADER_ITEM_LIMIT
-                else ("elements", HEADER_ELEMENT_LIMIT)
-            )
-            return f"more than {limit:,} {what} in its header (by {pos:#x}): not parsed"
-        if length == _UNDEFINED or group == 0xFFFE:
-            pos = vpos  # entered: a sequence, an item, a delimiter
-            if length not in (_UNDEFINED, 0) and group == 0xFFFE:
-                ends.append(vpos + length)
-        elif vpos + length > size:
-            return None
-        elif (head[4:6] == b"SQ" and not implicit) or _peek(fp, vpos, length) == item_tag:
-            ends.append(vpos + length)  # a defined-length sequence: its items are walked
-            pos, buf = vpos, b""
-        else:
-            pos = vpos + length
-    return None
-
-
-def _inflates_past(fp: BinaryIO, pos: int, limit: int) -> bool:
-    """Whether the deflated stream at pos inflates to more than ``limit`` bytes.
-
-    pydicom inflates a Deflated Explicit VR Little Endian dataset whole, in
-    memory: a few MB can claim gigabytes. Inflated here first, in chunks and
-    counted, never kept; a stream that is not deflate data is pydicom's to refuse.
-    """
-    fp.seek(pos)
-    inflater, out = zlib.decompressobj(-zlib.MAX_WBITS), 0
-    try:
-        while not inflater.eof:
-            chunk = inflater.unconsumed_tail or fp.read(_COPY_CHUNK)
-            if not chunk:
-                return False
-            out += len(inflater.decompress(chunk, _COPY_CHUNK))
-            if out > limit:
-                return True
-    except zlib.error:
-        return False
-    return False
-
-
-def _peek(fp: BinaryIO, pos: int, length: int) -> bytes:
-    """The first 4 bytes of a value (an item tag begins a sequence's value)."""
-    if length < 8:
-        return b""
-    fp.seek(pos)
-    return fp.read(4)
 
 
 @cache

@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mediakit"
 FOUNDATION = {"errors", "findings", "profiles", "_types"}
 FORMATS = {
     "part10",
+    "headerlimits",
     "iso",
     "rt",
     "manifest",
@@ -27,7 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     "_types": set(),
     "findings": {"errors"},
     "profiles": {"errors", "findings"},
-    "part10": FOUNDATION,
+    "part10": FOUNDATION | {"headerlimits"},
+    "headerlimits": FOUNDATION,
     "iso": FOUNDATION,
     "rt": FOUNDATION,
     "manifest": FOUNDATION,

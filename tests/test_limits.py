@@ -19,6 +19,7 @@ from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
 
 import mediakit.dicomdir.parse as parse
+import mediakit.headerlimits as headerlimits
 import mediakit.part10 as part10
 from mediakit.errors import DamagedFileError
 from tests.test_dicomdir_encode import encoded, rt_tree
@@ -103,7 +104,7 @@ def test_too_many_items_in_a_header_is_p106(monkeypatch: pytest.MonkeyPatch) -> 
     seq = struct.pack("<HH2sHL", 0x0008, 0x0006, b"SQ", 0, len(item)) + item
     data = _part10(seq + _UIDS)
     assert part10.read_header_stream(io.BytesIO(data), len(data), where="F").sop_instance_uid
-    monkeypatch.setattr(part10, "HEADER_ITEM_LIMIT", 100)
+    monkeypatch.setattr(headerlimits, "HEADER_ITEM_LIMIT", 100)
     exc = _header_error(data)
     assert exc.code == "P106" and "more than 100 items in its header" in exc.detail
 
@@ -113,9 +114,9 @@ def test_too_many_elements_before_the_pixels_is_p106(monkeypatch: pytest.MonkeyP
     pixels = struct.pack("<HH2sHL", 0x7FE0, 0x0010, b"OW", 0, 2) + b"\0\0"
     after = _element(0xFFFC, 0xFFFC, b"OB", b"") * 200  # after the pixels: not counted
     data = _part10(_UIDS + tiny + pixels + after)
-    monkeypatch.setattr(part10, "HEADER_ELEMENT_LIMIT", 60)
+    monkeypatch.setattr(headerlimits, "HEADER_ELEMENT_LIMIT", 60)
     assert part10.read_header_stream(io.BytesIO(data), len(data), where="F").sop_instance_uid
-    monkeypatch.setattr(part10, "HEADER_ELEMENT_LIMIT", 40)
+    monkeypatch.setattr(headerlimits, "HEADER_ELEMENT_LIMIT", 40)
     exc = _header_error(data)
     assert exc.code == "P106" and "more than 40 elements in its header" in exc.detail
 
@@ -127,6 +128,6 @@ def test_a_deflated_dataset_past_the_limit_is_p106(monkeypatch: pytest.MonkeyPat
     body += deflater.compress(bytes(4 << 20)) + deflater.flush()
     data = _part10(body, DeflatedExplicitVRLittleEndian)
     assert part10.read_header_stream(io.BytesIO(data), len(data), where="F").sop_instance_uid
-    monkeypatch.setattr(part10, "DEFLATED_LIMIT", 1 << 20)
+    monkeypatch.setattr(headerlimits, "DEFLATED_LIMIT", 1 << 20)
     exc = _header_error(data)
     assert exc.code == "P106" and "inflates past 1 MiB" in exc.detail
