@@ -15,7 +15,6 @@ from typing import BinaryIO, Final
 HEADER_ITEM_LIMIT: Final = 200_000  # sequence items in one header
 HEADER_ELEMENT_LIMIT: Final = 2_000_000  # elements before the pixel data
 DEFLATED_LIMIT: Final = 256 << 20  # a deflated dataset inflates to at most this
-_WALK_WINDOW: Final = 1 << 16
 _CHUNK: Final = 1 << 20
 _UNDEFINED: Final = 0xFFFFFFFF  # an undefined length (PS3.5 §7.1.1)
 _LONG_VRS: Final = frozenset(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())  # PS3.5 7.1.2
@@ -37,7 +36,7 @@ def _too_many(fp: BinaryIO, pos: int, size: int, implicit: bool, little: bool) -
 
     pydicom builds an object for every element and item before the pixel data:
     hundreds of thousands of empty items, or millions of tiny elements, cost
-    minutes and gigabytes. Element headers only are walked first, in windows,
+    minutes and gigabytes. Element headers only are walked first, one by one,
     into every sequence and item, up to the top level's Pixel Data; past
     :data:`HEADER_ITEM_LIMIT` items or :data:`HEADER_ELEMENT_LIMIT` elements the
     file is refused. Anything odd (a length past the end) ends the walk: the
@@ -47,20 +46,19 @@ def _too_many(fp: BinaryIO, pos: int, size: int, implicit: bool, little: bool) -
     item_tag = struct.pack(f"{e}HH", 0xFFFE, 0xE000)
     items = elements = 0
     ends: list[int] = []  # where the open defined-length sequences and items end
-    buf, base = b"", 0
     while pos + 8 <= size:
         while ends and pos >= ends[-1]:
             ends.pop()
-        if pos + 16 > base + len(buf):
-            fp.seek(pos)
-            buf, base = fp.read(_WALK_WINDOW), pos
-        head = buf[pos - base : pos - base + 16]
+        fp.seek(pos)  # one header at a time: never a byte past the Pixel Data's header
+        head = fp.read(12)
         if len(head) < 8:
             return None
         group, elem, length = struct.unpack(f"{e}HHL", head[:8])
         vpos = pos + 8
         if group != 0xFFFE and not implicit:
             if head[4:6] in _LONG_VRS:
+                if len(head) < 12:
+                    return None  # cut inside the header: _truncation says so
                 (length,) = struct.unpack(f"{e}L", head[8:12])
                 vpos = pos + 12
             else:
@@ -86,7 +84,7 @@ def _too_many(fp: BinaryIO, pos: int, size: int, implicit: bool, little: bool) -
             return None
         elif (head[4:6] == b"SQ" and not implicit) or _peek(fp, vpos, length) == item_tag:
             ends.append(vpos + length)  # a defined-length sequence: its items are walked
-            pos, buf = vpos, b""
+            pos = vpos
         else:
             pos = vpos + length
     return None
