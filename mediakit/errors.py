@@ -33,7 +33,16 @@ class DamagedFileError(InputError):
 
 
 class MediaError(MediakitError):
-    """A medium damaged beyond what findings can describe."""
+    """A medium damaged beyond what findings can describe.
+
+    ``code``, when given, is the finding one file of the medium gets for it (a
+    damaged ZIP member is V308, a ZIP bomb S405): that file is reported, the rest
+    of the medium is still read.
+    """
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class InternalError(MediakitError):

@@ -156,6 +156,8 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
         ),
         "S402": Code(E, "Symbolic link on the medium leads outside it", "PS3.12"),
         "S403": Code(E, "UID is not a valid DICOM UID: refused as a store path", "PS3.5 §9.1"),
+        "S404": Code(E, "Symbolic link loops or points nowhere", "PS3.12; mediakit"),
+        "S405": Code(E, "ZIP member inflates past 64 MiB at more than 100:1: refused", "mediakit"),
         # --- X: de-identification for cross-zone exchange (PS3.15 Annex E) ----
         "X701": Code(
             W,

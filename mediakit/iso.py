@@ -31,6 +31,7 @@ from mediakit.errors import InputError, MediaError, os_reason
 from mediakit.findings import Finding, finding
 
 BLOCK: Final = 2048  # logical block size of every CD/DVD/BD image (PS3.12 F; ECMA-119 6.1.2)
+_PVD_SPACE_AT: Final = 16 * BLOCK + 80  # Volume Space Size, little-endian half (ECMA-119 8.4.8)
 MAX_DIRECTORY_DEPTH: Final = 8  # ECMA-119 6.8.2.1: the root counts as level 1
 
 
@@ -311,10 +312,9 @@ def read_iso(image: BinaryIO, where: str) -> tuple[IsoInfo, list[IsoFile], list[
     iso = pycdlib.PyCdlib()
     try:
         iso.open_fp(image)
-    except PyCdlibException as exc:
-        raise MediaError(f"{where}: not a readable ISO 9660 image ({exc})") from None
     except Exception as exc:  # pycdlib on hostile bytes: KeyError, ValueError, struct.error...
-        raise MediaError(f"{where}: damaged ISO 9660 image ({type(exc).__name__})") from None
+        part = "volume descriptors, path table or directory records unreadable"
+        raise _unreadable(where, image, image_bytes, part, exc) from None
     found: list[Finding] = []
     declared = int(iso.pvd.space_size) * BLOCK
     cut = image_bytes < declared
@@ -340,10 +340,30 @@ def read_iso(image: BinaryIO, where: str) -> tuple[IsoInfo, list[IsoFile], list[
             space_blocks=int(iso.pvd.space_size),
             image_bytes=image_bytes,
         )
-    except PyCdlibException as exc:
-        raise MediaError(f"{where}: damaged ISO 9660 directory ({exc})") from None
     except Exception as exc:  # records pycdlib accepted but cannot follow
-        raise MediaError(f"{where}: damaged ISO 9660 directory ({type(exc).__name__})") from None
+        part = "directory records cannot be followed"
+        raise _unreadable(where, image, image_bytes, part, exc) from None
     finally:
         iso.close()
     return info, files, found
+
+
+def _unreadable(
+    where: str, image: BinaryIO, image_bytes: int, part: str, exc: Exception
+) -> MediaError:
+    """The V308 error for an image pycdlib cannot list: which part is damaged, and why."""
+    if isinstance(exc, PyCdlibException):
+        why = str(exc)
+    elif isinstance(exc, KeyError):
+        why = f"a directory record's extent {exc} is no directory of the path table"
+    else:
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    image.seek(_PVD_SPACE_AT)
+    raw = image.read(4)
+    declared = int.from_bytes(raw, "little") * BLOCK if len(raw) == 4 else 0
+    cut = (
+        f"; the image is {image_bytes:,} bytes, its volume descriptor says {declared:,}: cut short"
+        if image_bytes < declared
+        else ""
+    )
+    return MediaError(f"{where}: ISO 9660 image damaged: {part} ({why}){cut}")

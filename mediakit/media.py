@@ -16,6 +16,7 @@ a folder tree or a ZIP, always into a path that does not exist yet.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -32,6 +33,7 @@ from mediakit._types import Progress
 from mediakit.errors import InputError, MediaError, os_reason
 from mediakit.findings import Finding, finding
 from mediakit.iso import BLOCK, Entry, ExtentStream, IsoInfo, read_iso, write_iso
+from mediakit.ziparchive import BOMB_RATIO, BOMB_SIZE, ZipArchive, is_bomb
 
 Kind = Literal["iso", "dir", "zip"]
 _VERSION: Final = re.compile(r";[0-9]*$")  # ISO 9660 file version, ';1'
@@ -142,9 +144,12 @@ class FolderMedium(Medium):
                 try:
                     st = entry.stat(follow_symlinks=False)
                     if stat.S_ISLNK(st.st_mode):
-                        target = Path(entry.path).resolve()
+                        target = Path(os.path.realpath(entry.path))  # never raises on a loop
                         if not target.is_relative_to(self.root):
                             found.append(finding("S402", raw, f"-> {os.readlink(entry.path)}"))
+                            continue
+                        if (why := _link_problem(entry.path)) is not None:
+                            found.append(finding("S404", raw, why))
                             continue
                         st = os.stat(entry.path)
                         if not stat.S_ISREG(st.st_mode):
@@ -163,6 +168,20 @@ class FolderMedium(Medium):
             return open(f.handle, "rb")
         except OSError as exc:
             raise MediaError(f"{f.raw}: cannot read ({exc.strerror})") from None
+
+
+def _link_problem(path: str) -> str | None:
+    """Why a symbolic link inside the medium cannot be followed (S404), or None."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        link = os.readlink(path)
+        if exc.errno == errno.ELOOP:
+            return f"-> {link}: the links loop back on themselves"
+        if exc.errno == errno.ENOENT:
+            return f"-> {link}: points at nothing (dangling)"
+        return f"-> {link}: cannot be followed ({exc.strerror})"
+    return None
 
 
 class IsoMedium(Medium):
@@ -225,35 +244,50 @@ class ZipMedium(Medium):
     kind: Kind = "zip"
 
     def __init__(self, path: Path, label: str) -> None:
-        try:
-            self._zip = zipfile.ZipFile(path)
-        except (OSError, zipfile.BadZipFile) as exc:
-            raise MediaError(f"{label}: not a readable ZIP archive ({exc})") from None
+        self._zip = ZipArchive(path, label)
         found: list[Finding] = []
-        files = []
-        for info in self._zip.infolist():
+        named: dict[tuple[str, ...], list[zipfile.ZipInfo]] = defaultdict(list)
+        for info in self._zip.members:
             if info.is_dir():
                 continue
             name = info.filename
             if (why := _member_problem(name)) is not None:
                 found.append(finding("S401", name, f"ZIP member name: {why}: skipped"))
-                continue
-            if stat.S_ISLNK(info.external_attr >> 16):
+            elif stat.S_ISLNK(info.external_attr >> 16):
                 found.append(finding("S402", name, "ZIP member is a symbolic link: skipped"))
-                continue
-            parts = tuple(p for p in name.replace("\\", "/").split("/") if p)
+            elif is_bomb(info.file_size, info.compress_size):
+                found.append(finding("S405", name, _bomb(info)))
+            else:
+                named[tuple(p for p in name.replace("\\", "/").split("/") if p)].append(info)
+        files = []
+        for parts, infos in named.items():
+            if len(infos) > 1:
+                found.append(finding("F204", "/".join(parts), _duplicates(infos)))
+            info = infos[-1]  # the one zipfile's name lookup gives
             files.append(MediaFile("/".join(parts), parts, info.file_size, handle=info))
         super().__init__(label, sorted(files, key=lambda f: f.raw), found)
 
     def open(self, f: MediaFile) -> BinaryIO:
         assert isinstance(f.handle, zipfile.ZipInfo)
-        try:
-            return self._zip.open(f.handle)  # type: ignore[return-value]
-        except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
-            raise MediaError(f"{f.raw}: cannot be extracted ({exc})") from None
+        return cast(BinaryIO, self._zip.open(f.handle))  # a BufferedIOBase
 
     def close(self) -> None:
         self._zip.close()
+
+
+def _bomb(info: zipfile.ZipInfo) -> str:
+    return (
+        f"ZIP member claims {info.file_size:,} bytes from {info.compress_size:,} "
+        f"(more than {BOMB_SIZE >> 20} MiB at more than {BOMB_RATIO}:1): skipped"
+    )
+
+
+def _duplicates(infos: Sequence[zipfile.ZipInfo]) -> str:
+    sizes = ", ".join(f"{i.file_size:,}" for i in infos)
+    return (
+        f"{len(infos)} ZIP members under this name (sizes {sizes} bytes): "
+        "the last one is read, the others are ignored"
+    )
 
 
 def medium_kind(path: Path) -> Kind | None:

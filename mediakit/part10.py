@@ -38,6 +38,7 @@ from pydicom.valuerep import VR
 
 from mediakit import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from mediakit.errors import DamagedFileError, InputError, MediaError
+from mediakit.headerlimits import header_too_big
 
 IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
 EXPLICIT_VR_LE: Final = "1.2.840.10008.1.2.1"
@@ -318,6 +319,8 @@ def _header(
                 f"(0002,0000) group length {declared} but group 0002 is "
                 f"{dataset_offset - 144} bytes"
             )
+    if why := header_too_big(fp, dataset_offset, size, *encoding, syntax == DEFLATED_LE):
+        raise DamagedFileError(where, "P106", why)
     fp.seek(0)
     try:
         ds = _parse(fp, where)

@@ -153,7 +153,8 @@ def check_medium(
     except MediaError as exc:
         snap = unreadable_snapshot(str(path), medium_kind(path) or "dir")
         chosen = profile or load_profile("STD-GEN-CD")
-        return Report(chosen, profile is None, (finding("V308", snap.label, str(exc)),), snap)
+        why = str(exc).removeprefix(f"{snap.label}: ")  # the finding's path names it
+        return Report(chosen, profile is None, (finding("V308", snap.label, why),), snap)
     guessed = profile is None
     chosen, found = _guess(snap) if profile is None else (profile, run_checks(snap, profile))
     if guessed:

@@ -28,7 +28,7 @@ from mediakit.part10 import MEDIA_STORAGE_DIRECTORY, Header, read_header_stream
 from mediakit.profiles import Profile, load_profile, profile_ids
 from mediakit.rt import KEYWORDS as RT_KEYWORDS
 
-DICOMDIR_LIMIT: Final = 512 << 20  # a 200k-record DICOMDIR is ~60 MB; beyond this is hostile
+DICOMDIR_LIMIT: Final = 256 << 20  # a 200k-record DICOMDIR is ~50 MB; beyond this is hostile
 LOWER_LEVEL_LIMIT: Final = 1 << 30  # all vendor lower-level directory files together
 _CHUNK: Final = 1 << 20
 _IN_MEMORY: Final = 1 << 20  # files up to this size are read whole, once
@@ -119,8 +119,11 @@ def _read_facts(
                 except MediakitError as exc:
                     error = str(exc).removeprefix(f"{f.raw}: ")
             digest = _hash(fp) if hashing else None
-    except (OSError, MediaError) as exc:
+    except OSError as exc:
         return FileFacts(f, None, f"cannot be read ({exc})", None)
+    except MediaError as exc:  # with a code (a damaged ZIP member: V308): that file's finding
+        why = str(exc).removeprefix(f"{f.raw}: ")
+        return FileFacts(f, None, f"cannot be read ({why})", None, exc.code)
     return FileFacts(f, header, error, digest, damaged)
 
 

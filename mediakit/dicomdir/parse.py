@@ -39,6 +39,10 @@ from mediakit.findings import Finding, finding
 from mediakit.profiles import allowed_children, is_root_record_type
 
 MAX_NESTING: Final = 32  # sequences deeper than this in a record's keys are dropped (D102)
+# The parse budget (README "Limits"): a 200,000-instance DICOMDIR and its patient, study and
+# series records fit; past either, a D102 says so and the rest of the sequence is not read.
+RECORD_LIMIT: Final = 250_000
+KEY_LIMIT: Final = 2_500_000  # key elements of all records together
 ELE: Final = "1.2.840.10008.1.2.1"
 _SYNTAXES: Final = {
     (False, True): (ELE, "Explicit VR Little Endian"),
@@ -118,6 +122,7 @@ class _Scanner:
         self._explicit = struct.Struct(f"{e}HH2sH").unpack_from
         self._u32 = struct.Struct(f"{e}L").unpack_from
         self.item_bytes = struct.pack(f"{e}HH", 0xFFFE, 0xE000)
+        self.keys = 0  # key elements of the records read so far (KEY_LIMIT)
 
     def report(self, pos: int, detail: str) -> None:
         """A D102 finding for damage at pos."""
@@ -267,9 +272,16 @@ class _Scanner:
                 return pos + 8
             if tag != _ITEM:
                 raise _Damage(pos, f"{_tag(tag)} at {pos:#x} where an Item should be")
+            if len(items) >= RECORD_LIMIT or self.keys > KEY_LIMIT:
+                what = (
+                    f"{RECORD_LIMIT:,} records" if self.keys <= KEY_LIMIT else f"{KEY_LIMIT:,} keys"
+                )
+                self.report(pos, f"more than {what}: the rest of the DICOMDIR is not read")
+                return None
             item, after = self.item(pos, bound)
             if item.complete or 0x00041430 in item.group4:
                 items.append(item)
+                self.keys += len(item.keys)
             if after is None:
                 return None
             pos = after

@@ -166,3 +166,31 @@ def set_subdirectory_extent(image: Path, block: int) -> None:
             raise AssertionError("no subdirectory record in the root")
         fp.seek(int.from_bytes(root_extent, "little") * 2048)
         fp.write(block)
+
+
+CT_FILE = "PT000000/ST000000/SE000000/IM000000"  # the base medium's first CT slice
+
+
+def zipped(medium: Path, name: str = "medium.zip") -> Path:
+    """The medium's files as a deflated ZIP beside it (the folder removed)."""
+    import shutil
+    import zipfile
+
+    out = medium.parent / name
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(p for p in medium.rglob("*") if p.is_file()):
+            zf.write(path, path.relative_to(medium).as_posix())
+    shutil.rmtree(medium)
+    return out
+
+
+def member_data(archive: Path, name: str) -> tuple[int, int]:
+    """Where a ZIP member's compressed bytes start in the archive, and how many there are."""
+    import zipfile
+
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo(name)
+    with open(archive, "rb") as fp:
+        fp.seek(info.header_offset + 26)
+        n, m = struct.unpack("<HH", fp.read(4))
+    return info.header_offset + 30 + n + m, info.compress_size
