@@ -64,6 +64,8 @@ class Snapshot:
     manifest: MediaFile | None = None  # the medium's SHA256.TXT, when it has one
     dicomdir_sha256: str | None = None
     parents: Mapping[int, Record] = field(default_factory=dict)  # id(child) -> parent record
+    # manifest File ID -> the file it names, found as Referenced File IDs are (case, ';1')
+    located: Mapping[str, MediaFile | None] = field(default_factory=dict)
     # What checks derive from the snapshot alone (the RT graph), computed once for every
     # profile the runner tries; never part of the snapshot's value.
     derived: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
@@ -256,6 +258,7 @@ def take_snapshot(
         expected = listed
     elif manifest is not None and listed is not None and dict(listed) != dict(expected):
         found.append(finding("V306", MANIFEST_NAME, "manifest does not list what was written"))
+    located = {fid: resolver.resolve(fid.split("/")).file for fid in expected or ()}
     dicomdir_res = resolver.resolve(("DICOMDIR",))
     dicomdir = dicomdir_res.file
     directory, dicomdir_sha256 = None, None
@@ -310,6 +313,7 @@ def take_snapshot(
         expected=expected,
         manifest=manifest,
         dicomdir_sha256=dicomdir_sha256,
+        located=located,
         parents={
             id(child): rec
             for _, rec in walk_all(directory.roots if directory else [])

@@ -61,13 +61,20 @@ def v306_manifest(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
     """
     if snap.expected is None:
         return
-    got = {"/".join(f.file.parts): f.sha256 for f in snap.files if f.file != snap.manifest}
+    got = {f.file.parts: f.sha256 for f in snap.files if f.file != snap.manifest}
     if snap.dicomdir is not None:
-        got["DICOMDIR"] = snap.dicomdir_sha256
+        got[snap.dicomdir.parts] = snap.dicomdir_sha256
+    listed: set[tuple[str, ...]] = set()
     for fid, sha in sorted(snap.expected.items()):
-        if fid not in got:
+        # The name as the medium spells it: lowercase, ';1' (Joliet, Linux mounts), as the
+        # reader resolves a Referenced File ID; exactly when the snapshot did not resolve it.
+        f = snap.located.get(fid)
+        parts = f.parts if f is not None else tuple(fid.split("/"))
+        if parts not in got:
             yield finding("V306", fid, "missing from the medium")
-        elif got[fid] != sha:
-            yield finding("V306", fid, f"SHA-256 {got[fid]} expected {sha}")
-    for fid in sorted(set(got) - set(snap.expected)):
-        yield finding("V306", fid, "on the medium but not in the manifest")
+            continue
+        listed.add(parts)
+        if got[parts] != sha:
+            yield finding("V306", fid, f"SHA-256 {got[parts]} expected {sha}")
+    for parts in sorted(set(got) - listed):
+        yield finding("V306", "/".join(parts), "on the medium but not in the manifest")
