@@ -442,6 +442,7 @@ def profiles(name: str | None) -> None:
     click.echo(f"  source:            {p.annex}, edition {p.edition}")
     click.echo(f"  medium:            {p.medium}")
     click.echo(f"  file system:       {p.filesystem}")
+    click.echo(f"  medium may carry:  {' or '.join(p.medium_filesystems)}")
     click.echo(f"  default format:    {p.default_format}")
     cap = f"{p.capacity_bytes:,} bytes" if p.capacity_bytes else "set by the medium"
     click.echo(f"  capacity:          {cap}")

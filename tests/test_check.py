@@ -245,3 +245,21 @@ def test_dcmtk_genisoimage_medium_lists_every_instance(course_dir: Path, tmp_pat
     }  # fmt: skip
     check = json.loads(run_cli("check", image, "--json").stdout)
     assert check["profile"] == "STD-GEN-CD" and check["counts"]["error"] == 0, check["findings"]
+
+
+def test_v304_compares_the_image_file_systems_with_the_profile(
+    course_iso: Path, course_dir: Path, tmp_path: Path
+) -> None:
+    """A BD profile needs UDF: an ISO 9660-only image under it is reported; CD and DVD not."""
+
+    def v304(medium: Path, profile: str) -> list[str]:
+        report = check_medium(medium, load_profile(profile))
+        return [f.message for f in report.findings if f.code == "V304"]
+
+    [message] = v304(course_iso, "STD-GEN-BD-JPEG")
+    assert "iso9660" in message and "needs udf" in message
+    assert v304(course_iso, "STD-GEN-CD") == v304(course_iso, "STD-GEN-DVD-JPEG") == []
+    bd = tmp_path / "bd.iso"
+    assert run_cli("build", course_dir, "-o", bd, "--profile", "STD-GEN-BD-JPEG").returncode == 0
+    assert v304(bd, "STD-GEN-BD-JPEG") == v304(bd, "STD-GEN-DVD-JPEG") == []
+    assert v304(bd, "STD-GEN-CD") == []  # the ISO 9660 bridge is what a CD reader sees

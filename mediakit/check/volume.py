@@ -45,11 +45,23 @@ def v303_capacity(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
 
 
 def v304_medium_kind(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
-    """An image for a disc profile, a folder for a USB profile (PS3.11; PS3.12)."""
+    """An image for a disc profile, a folder for a USB profile, and an image's file systems
+    among those the profile's medium may carry (``medium_filesystems``; PS3.11; PS3.12)."""
     wanted = profile.default_format
     if snap.kind != wanted and not (snap.kind == "zip" and wanted == "dir"):
         yield finding(
             "V304", snap.label, f"a {snap.kind} checked against {profile.id} ({profile.medium})"
+        )
+        return
+    if snap.kind != "iso" or snap.iso is None:
+        return  # a folder's or an archive's file system is not the medium's to tell
+    present = ["iso9660", *(["udf"] if snap.iso.udf else [])]
+    if not set(present) & set(profile.medium_filesystems):
+        yield finding(
+            "V304",
+            snap.label,
+            f"the image has {' + '.join(present)}; {profile.id} ({profile.medium}) needs "
+            f"{' or '.join(profile.medium_filesystems)}",
         )
 
 
