@@ -263,3 +263,33 @@ def test_v304_compares_the_image_file_systems_with_the_profile(
     assert run_cli("build", course_dir, "-o", bd, "--profile", "STD-GEN-BD-JPEG").returncode == 0
     assert v304(bd, "STD-GEN-BD-JPEG") == v304(bd, "STD-GEN-DVD-JPEG") == []
     assert v304(bd, "STD-GEN-CD") == []  # the ISO 9660 bridge is what a CD reader sees
+
+
+def test_d121_fires_for_an_unknown_sop_class_only() -> None:
+    """Every class of the record-type table passes; a private class in an IMAGE record does
+    not; a PRIVATE record may reference any class."""
+    from dataclasses import replace
+
+    from mediakit.check.dicomdir import d121_sop_class_in_table
+    from mediakit.check.snapshot import unreadable_snapshot
+    from mediakit.dicomdir.encode import encode_dicomdir
+    from mediakit.dicomdir.model import Record
+    from mediakit.dicomdir.parse import parse_dicomdir
+    from mediakit.profiles import _record_tables
+
+    table = _record_tables()[0]
+    leaves = [
+        Record(rtype, file_id=("F", f"{n}"), sop_class_uid=uid, sop_instance_uid=f"2.25.{n}")
+        for n, (uid, rtype) in enumerate(table.items())
+    ]
+    leaves.append(
+        Record("IMAGE", file_id=("X",), sop_class_uid="1.2.3.4", sop_instance_uid="2.25.1")
+    )
+    leaves.append(
+        Record("PRIVATE", file_id=("Y",), sop_class_uid="1.2.3.5", sop_instance_uid="2.5")
+    )
+    parsed = parse_dicomdir(encode_dicomdir(leaves, fileset_id="T", fileset_uid="2.25.9"))
+    snap = replace(unreadable_snapshot("m", "dir"), directory=parsed)
+    found = list(d121_sop_class_in_table(snap, CD))
+    assert [f.message.split(": ", 1)[1].split()[0] for f in found] == ["1.2.3.4"]
+    assert found[0].severity.value == "warning"

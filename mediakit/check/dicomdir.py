@@ -115,6 +115,26 @@ def d110_record_type_fits(snap: Snapshot, profile: Profile) -> Iterator[Finding]
                 )
 
 
+def d121_sop_class_in_table(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """A record's Referenced SOP Class has a record type in Table F.4-1 (PS3.3 Table F.4-1).
+
+    A warning on a medium, not the builder's error: a class newer than the table, or a
+    private one, may be right where it is; only its record type cannot be judged (D110).
+    PRIVATE records may reference anything.
+    """
+    if snap.directory is None:
+        return
+    for rec in snap.directory.records:
+        uid = (rec.sop_class_uid or "").strip()
+        if uid and rec.record_type != "PRIVATE" and record_type_for(uid) is None:
+            yield finding(
+                "D121",
+                where(rec),
+                f"{uid} in a {rec.record_type} record: its record type cannot be checked",
+                severity=Severity.WARNING,
+            )
+
+
 def d111_record_matches_file(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
     """Referenced SOP Class/Instance and Transfer Syntax UIDs equal the file's (Table F.3-3)."""
     if snap.directory is None:

@@ -55,6 +55,7 @@ CHECKS: Final[Mapping[str, Check]] = MappingProxyType(
         "D116": dicomdir.d116_unique_entities,
         "D117": dicomdir.d117_std_gen_hierarchy,
         "D120": dicomdir.d120_no_empty_entities,
+        "D121": dicomdir.d121_sop_class_in_table,
         "D124": dicomdir.d124_keys_match_files,
         "F201": fileset.f201_file_id_characters,
         "F202": fileset.f202_file_id_depth,
