@@ -322,13 +322,13 @@ def ls_command(media: Path, as_json: bool) -> None:
     """
     from mediakit.check.snapshot import take_snapshot
     from mediakit.media import open_medium
-    from mediakit.render import ls_doc, ls_text
+    from mediakit.render import ls_doc, ls_json, ls_text
 
     with open_medium(media) as medium:
         snap = take_snapshot(medium)
     doc = ls_doc(snap)
     if as_json:
-        click.echo(to_json(doc))
+        click.echo(ls_json(doc))
     else:
         for line in ls_text(doc):
             click.echo(line)

@@ -120,6 +120,11 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
             "Record references a lower-level directory file (vendor multi-level DICOMDIR)",
             "PS3.3 F.2; PS3.10 §8.6",
         ),
+        "D126": Code(
+            I,
+            "Directory records reachable only in sequence order, not by the offset chain",
+            "PS3.3 F.3.2.2",
+        ),
         # --- F: File-set layout and naming -------------------------------------
         "F201": Code(E, "File ID component not 1-8 characters of A-Z 0-9 _", "PS3.10 §8.2, §8.5"),
         "F202": Code(E, "File ID deeper than 8 components", "PS3.10 §8.5; PS3.12 F.3"),

@@ -242,6 +242,26 @@ def d120_no_empty_entities(snap: Snapshot, profile: Profile) -> Iterator[Finding
             yield finding("D120", where(rec), f"{rec.record_type} with nothing below it")
 
 
+def d126_sequence_only(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """Active records the offset chain does not reach (a broken next or lower-level offset,
+    D104-D106), found only by reading the Directory Record Sequence in order (PS3.3
+    F.3.2.2); ``ls`` places them by record order. One finding per directory file."""
+    if snap.directory is None:
+        return
+    cut: dict[str, list[Record]] = {}
+    for rec in snap.directory.records:
+        if id(rec) not in snap.directory.reachable and rec.in_use != 0:
+            cut.setdefault(rec.directory_file or "DICOMDIR", []).append(rec)
+    for recs in cut.values():
+        leaves = sum(r.file_id is not None and r.sop_instance_uid is not None for r in recs)
+        yield finding(
+            "D126",
+            where(recs[0]),
+            f"{plural(len(recs), 'record')} (the first here), {plural(leaves, 'instance')}: "
+            "placed by record order",
+        )
+
+
 def d124_keys_match_files(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
     """Record keys agree with the files below them (PS3.3 F.5).
 

@@ -57,6 +57,7 @@ CHECKS: Final[Mapping[str, Check]] = MappingProxyType(
         "D120": dicomdir.d120_no_empty_entities,
         "D121": dicomdir.d121_sop_class_in_table,
         "D124": dicomdir.d124_keys_match_files,
+        "D126": dicomdir.d126_sequence_only,
         "F201": fileset.f201_file_id_characters,
         "F202": fileset.f202_file_id_depth,
         "F203": fileset.f203_f204_s401_resolution,

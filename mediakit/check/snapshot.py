@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Final
@@ -174,12 +175,13 @@ def _follow_lower_levels(
     children (D125). Each file is followed once (no loops), within a byte budget.
     """
     records, reachable = list(directory.records), set(directory.reachable)
+    ordered = set(directory.ordered)
     notes = list(directory.findings)
     followed = {dicomdir.parts}
     budget = LOWER_LEVEL_LIMIT
-    queue = [r for r in records if r.file_id and not r.sop_instance_uid]
+    queue = deque(r for r in records if r.file_id and not r.sop_instance_uid)
     while queue:
-        rec = queue.pop(0)
+        rec = queue.popleft()
         res = resolver.resolve(rec.file_id or ())
         f = res.file
         if f is None or f.parts in followed or f.size > budget:
@@ -201,6 +203,7 @@ def _follow_lower_levels(
         rec.children.extend(lower.roots)
         records.extend(lower.records)
         reachable.update(lower.reachable)
+        ordered.update(lower.ordered)
         notes.extend(lower.findings)
         place = f"{rec.directory_file or 'DICOMDIR'}@{rec.offset or 0:#x}"
         found.append(
@@ -214,7 +217,11 @@ def _follow_lower_levels(
     if len(records) == len(directory.records):
         return directory
     return replace(
-        directory, records=records, reachable=frozenset(reachable), findings=tuple(notes)
+        directory,
+        records=records,
+        reachable=frozenset(reachable),
+        ordered=frozenset(ordered),
+        findings=tuple(notes),
     )
 
 
