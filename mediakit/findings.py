@@ -13,6 +13,7 @@ caller may lower it (a fix the builder made is a warning) or raise it
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -303,9 +304,22 @@ def counts(found: Iterable[Finding]) -> dict[str, int]:
     return out
 
 
-def sort_key(f: Finding) -> tuple[str, str, str]:
-    """Stable order for output: by path, then code, then message."""
-    return (f.path, f.code, f.message)
+_NUMBERS: Final = re.compile(r"(0x[0-9a-fA-F]+|[0-9]+)")
+
+
+def _path_key(path: str) -> tuple[str | int, ...]:
+    """A path with its numbers (decimal, or hex offsets as in ``DICOMDIR@0x1a2c``) compared
+    as numbers: ``@0x9ff`` before ``@0x1a2c``, ``IM2`` before ``IM10``."""
+    parts = _NUMBERS.split(path)  # text at even positions, numbers at odd ones
+    return tuple(
+        p if n % 2 == 0 else int(p, 16) if p[:2] in ("0x", "0X") else int(p)
+        for n, p in enumerate(parts)
+    )
+
+
+def sort_key(f: Finding) -> tuple[tuple[str | int, ...], str, str]:
+    """Stable order for output: by path (numbers as numbers), then code, then message."""
+    return (_path_key(f.path), f.code, f.message)
 
 
 def to_json(document: Mapping[str, object]) -> str:

@@ -293,3 +293,14 @@ def test_d121_fires_for_an_unknown_sop_class_only() -> None:
     found = list(d121_sop_class_in_table(snap, CD))
     assert [f.message.split(": ", 1)[1].split()[0] for f in found] == ["1.2.3.4"]
     assert found[0].severity.value == "warning"
+
+
+def test_findings_are_ordered_by_offset_as_a_number() -> None:
+    """DICOMDIR@0x9ff comes before DICOMDIR@0x1a2c; IM2 before IM10 (not as strings)."""
+    from mediakit.findings import finding, sort_key
+
+    paths = ["DICOMDIR@0x1a2c", "DICOMDIR@0x9ff", "DICOMDIR", "A/IM10", "A/IM2", "A/B"]
+    ordered = sorted((finding("D104", p) for p in paths), key=sort_key)
+    assert [f.path for f in ordered] == [
+        "A/B", "A/IM2", "A/IM10", "DICOMDIR", "DICOMDIR@0x9ff", "DICOMDIR@0x1a2c"
+    ]  # fmt: skip
