@@ -322,13 +322,13 @@ def ls_command(media: Path, as_json: bool) -> None:
     """
     from mediakit.check.snapshot import take_snapshot
     from mediakit.media import open_medium
-    from mediakit.render import ls_doc, ls_text
+    from mediakit.render import ls_doc, ls_json, ls_text
 
     with open_medium(media) as medium:
         snap = take_snapshot(medium)
     doc = ls_doc(snap)
     if as_json:
-        click.echo(to_json(doc))
+        click.echo(ls_json(doc))
     else:
         for line in ls_text(doc):
             click.echo(line)
@@ -442,6 +442,7 @@ def profiles(name: str | None) -> None:
     click.echo(f"  source:            {p.annex}, edition {p.edition}")
     click.echo(f"  medium:            {p.medium}")
     click.echo(f"  file system:       {p.filesystem}")
+    click.echo(f"  medium may carry:  {' or '.join(p.medium_filesystems)}")
     click.echo(f"  default format:    {p.default_format}")
     cap = f"{p.capacity_bytes:,} bytes" if p.capacity_bytes else "set by the medium"
     click.echo(f"  capacity:          {cap}")

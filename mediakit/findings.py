@@ -13,6 +13,7 @@ caller may lower it (a fix the builder made is a warning) or raise it
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -119,6 +120,11 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
             W,
             "Record references a lower-level directory file (vendor multi-level DICOMDIR)",
             "PS3.3 F.2; PS3.10 §8.6",
+        ),
+        "D126": Code(
+            I,
+            "Directory records reachable only in sequence order, not by the offset chain",
+            "PS3.3 F.3.2.2",
         ),
         # --- F: File-set layout and naming -------------------------------------
         "F201": Code(E, "File ID component not 1-8 characters of A-Z 0-9 _", "PS3.10 §8.2, §8.5"),
@@ -300,9 +306,22 @@ def counts(found: Iterable[Finding]) -> dict[str, int]:
     return out
 
 
-def sort_key(f: Finding) -> tuple[str, str, str]:
-    """Stable order for output: by path, then code, then message."""
-    return (f.path, f.code, f.message)
+_NUMBERS: Final = re.compile(r"(0x[0-9a-fA-F]+|[0-9]+)")
+
+
+def _path_key(path: str) -> tuple[str | int, ...]:
+    """A path with its numbers (decimal, or hex offsets as in ``DICOMDIR@0x1a2c``) compared
+    as numbers: ``@0x9ff`` before ``@0x1a2c``, ``IM2`` before ``IM10``."""
+    parts = _NUMBERS.split(path)  # text at even positions, numbers at odd ones
+    return tuple(
+        p if n % 2 == 0 else int(p, 16) if p[:2] in ("0x", "0X") else int(p)
+        for n, p in enumerate(parts)
+    )
+
+
+def sort_key(f: Finding) -> tuple[tuple[str | int, ...], str, str]:
+    """Stable order for output: by path (numbers as numbers), then code, then message."""
+    return (_path_key(f.path), f.code, f.message)
 
 
 def to_json(document: Mapping[str, object]) -> str:

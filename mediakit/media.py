@@ -292,12 +292,26 @@ def _duplicates(infos: Sequence[zipfile.ZipInfo]) -> str:
 
 def medium_kind(path: Path) -> Kind | None:
     """What a path holds: a folder, an ISO 9660 image or a ZIP (by content), or None."""
-    if path.is_dir():
-        return "dir"
     try:
-        return _sniff(path)
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            return "dir"
+        return _sniff(path) if stat.S_ISREG(mode) else None
     except OSError:
         return None
+
+
+def _special_kind(mode: int) -> str:
+    """What a path that is neither a regular file nor a folder is, in words."""
+    for test, name in (
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
 
 
 def _sniff(path: Path) -> Kind | None:
@@ -322,10 +336,16 @@ def open_medium(path: Path) -> Medium:
         When an image or archive is too damaged to list.
     """
     label = str(path)
-    if not path.exists():
-        raise InputError(f"{label}: no such file or folder")
-    if path.is_dir():
+    try:
+        mode = os.stat(path).st_mode  # never open() a FIFO or a device: that can block forever
+    except FileNotFoundError:
+        raise InputError(f"{label}: no such file or folder") from None
+    except OSError as exc:
+        raise InputError(f"{label}: cannot read ({os_reason(exc)})") from None
+    if stat.S_ISDIR(mode):
         return FolderMedium(path, label)
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{label}: {_special_kind(mode)}, not an image, a ZIP or a folder")
     try:
         kind = _sniff(path)
     except OSError as exc:

@@ -57,7 +57,8 @@ class Profile:
     annex: str
     edition: str
     medium: str
-    filesystem: str
+    filesystem: str  # the one mediakit writes
+    medium_filesystems: tuple[str, ...]  # those the medium may carry: "iso9660", "udf", "fat"
     default_format: Literal["iso", "dir"]
     capacity_bytes: int  # 0: no fixed capacity (USB: the stick decides)
     transfer_syntaxes: tuple[str, ...]
@@ -210,6 +211,7 @@ def load_profile(profile_id: str) -> Profile:
             edition=str(data["edition"]),
             medium=str(data["medium"]),
             filesystem=str(data["filesystem"]),
+            medium_filesystems=tuple(str(f) for f in data["medium_filesystems"]),
             default_format=default_format,
             capacity_bytes=int(data["capacity_bytes"]),
             transfer_syntaxes=tuple(str(t) for t in data["transfer_syntaxes"]),

@@ -245,3 +245,62 @@ def test_dcmtk_genisoimage_medium_lists_every_instance(course_dir: Path, tmp_pat
     }  # fmt: skip
     check = json.loads(run_cli("check", image, "--json").stdout)
     assert check["profile"] == "STD-GEN-CD" and check["counts"]["error"] == 0, check["findings"]
+
+
+def test_v304_compares_the_image_file_systems_with_the_profile(
+    course_iso: Path, course_dir: Path, tmp_path: Path
+) -> None:
+    """A BD profile needs UDF: an ISO 9660-only image under it is reported; CD and DVD not."""
+
+    def v304(medium: Path, profile: str) -> list[str]:
+        report = check_medium(medium, load_profile(profile))
+        return [f.message for f in report.findings if f.code == "V304"]
+
+    [message] = v304(course_iso, "STD-GEN-BD-JPEG")
+    assert "iso9660" in message and "needs udf" in message
+    assert v304(course_iso, "STD-GEN-CD") == v304(course_iso, "STD-GEN-DVD-JPEG") == []
+    bd = tmp_path / "bd.iso"
+    assert run_cli("build", course_dir, "-o", bd, "--profile", "STD-GEN-BD-JPEG").returncode == 0
+    assert v304(bd, "STD-GEN-BD-JPEG") == v304(bd, "STD-GEN-DVD-JPEG") == []
+    assert v304(bd, "STD-GEN-CD") == []  # the ISO 9660 bridge is what a CD reader sees
+
+
+def test_d121_fires_for_an_unknown_sop_class_only() -> None:
+    """Every class of the record-type table passes; a private class in an IMAGE record does
+    not; a PRIVATE record may reference any class."""
+    from dataclasses import replace
+
+    from mediakit.check.dicomdir import d121_sop_class_in_table
+    from mediakit.check.snapshot import unreadable_snapshot
+    from mediakit.dicomdir.encode import encode_dicomdir
+    from mediakit.dicomdir.model import Record
+    from mediakit.dicomdir.parse import parse_dicomdir
+    from mediakit.profiles import _record_tables
+
+    table = _record_tables()[0]
+    leaves = [
+        Record(rtype, file_id=("F", f"{n}"), sop_class_uid=uid, sop_instance_uid=f"2.25.{n}")
+        for n, (uid, rtype) in enumerate(table.items())
+    ]
+    leaves.append(
+        Record("IMAGE", file_id=("X",), sop_class_uid="1.2.3.4", sop_instance_uid="2.25.1")
+    )
+    leaves.append(
+        Record("PRIVATE", file_id=("Y",), sop_class_uid="1.2.3.5", sop_instance_uid="2.5")
+    )
+    parsed = parse_dicomdir(encode_dicomdir(leaves, fileset_id="T", fileset_uid="2.25.9"))
+    snap = replace(unreadable_snapshot("m", "dir"), directory=parsed)
+    found = list(d121_sop_class_in_table(snap, CD))
+    assert [f.message.split(": ", 1)[1].split()[0] for f in found] == ["1.2.3.4"]
+    assert found[0].severity.value == "warning"
+
+
+def test_findings_are_ordered_by_offset_as_a_number() -> None:
+    """DICOMDIR@0x9ff comes before DICOMDIR@0x1a2c; IM2 before IM10 (not as strings)."""
+    from mediakit.findings import finding, sort_key
+
+    paths = ["DICOMDIR@0x1a2c", "DICOMDIR@0x9ff", "DICOMDIR", "A/IM10", "A/IM2", "A/B"]
+    ordered = sorted((finding("D104", p) for p in paths), key=sort_key)
+    assert [f.path for f in ordered] == [
+        "A/B", "A/IM2", "A/IM10", "DICOMDIR", "DICOMDIR@0x9ff", "DICOMDIR@0x1a2c"
+    ]  # fmt: skip

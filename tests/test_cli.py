@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -68,6 +69,30 @@ def test_a_file_that_is_no_medium_is_exit_2(tmp_path: Path) -> None:
     junk = tmp_path / "holiday.jpg"
     junk.write_bytes(b"\xff\xd8\xff\xe0" + bytes(40000))
     assert_one_line_error(run_cli("check", junk), 2, "holiday.jpg", "not an ISO 9660 image")
+
+
+def _refused(*args: object) -> subprocess.CompletedProcess[str]:
+    """Like run_cli, with a short timeout: opening a FIFO would block for ever."""
+    return subprocess.run(
+        [sys.executable, "-m", "mediakit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("kind", ["fifo", "fifo-dicomdir", "device"])
+def test_a_fifo_or_a_device_is_refused_without_opening_it(kind: str, tmp_path: Path) -> None:
+    """A named pipe (even one called DICOMDIR) or /dev/zero: one line, exit 2, no blocking."""
+    if kind == "device":
+        target, what = Path("/dev/zero"), "character device"
+    else:
+        target = tmp_path / ("DICOMDIR" if kind == "fifo-dicomdir" else "disc.iso")
+        os.mkfifo(target)
+        what = "named pipe"
+    for command in (("check",), ("ls",), ("import", "--to", tmp_path / "store")):
+        assert_one_line_error(_refused(*command, target), 2, str(target), what)
 
 
 def test_usage_errors_are_exit_2(tmp_path: Path) -> None:

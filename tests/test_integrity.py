@@ -71,3 +71,27 @@ def test_damage_is_reported_in_findings_not_as_library_warnings(
     run = run_cli("check", damaged)
     assert run.returncode == 1 and "V306" in run.stdout
     assert run.stderr == ""
+
+
+def _lowercased_copy(medium: Path, out: Path) -> None:
+    """The medium as a Linux mount without Joliet shows it: names lowercase, files ';1'."""
+    for path in sorted(p for p in medium.rglob("*") if p.is_file()):
+        *dirs, name = (c.lower() for c in path.relative_to(medium).parts)
+        target = out.joinpath(*dirs, f"{name};1")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+
+
+def test_manifest_names_resolve_like_file_ids_on_a_lowercase_mount(
+    course_extracted: Path, tmp_path: Path
+) -> None:
+    """SHA256.TXT says PT000000/...; the mount says pt000000/...;1: the same files, no V306."""
+    lower = tmp_path / "lower"
+    _lowercased_copy(course_extracted, lower)
+    report = check_medium(lower, CD)
+    assert not [f.line() for f in report.findings if f.code == "V306"]
+    damaged = next(p for p in sorted(lower.rglob("im*")) if p.is_file())
+    _flip(damaged, damaged.stat().st_size // 2)
+    report = check_medium(lower, CD)
+    named = [f.path for f in report.findings if f.code == "V306"]
+    assert len(named) == 1 and named[0].lower() in str(damaged).replace(";1", "").lower()

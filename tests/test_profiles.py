@@ -174,3 +174,9 @@ def test_the_modality_table_names_real_sop_classes_and_defined_terms() -> None:
     for kind, sop_class in SOP_CLASSES.items():  # the fixtures' own table, written apart
         assert modality_for(sop_class) == _MODALITY[kind], kind
     assert modality_for("1.2.840.10008.5.1.4.1.1.7") is None  # Secondary Capture: any
+
+
+def test_every_profile_names_the_file_systems_its_medium_may_carry() -> None:
+    carried = {p: load_profile(p).medium_filesystems for p in profile_ids()}
+    assert all(fs and set(fs) <= {"iso9660", "udf", "fat"} for fs in carried.values()), carried
+    assert carried["STD-GEN-BD-JPEG"] == ("udf",) and carried["STD-GEN-CD"] == ("iso9660",)

@@ -115,6 +115,26 @@ def d110_record_type_fits(snap: Snapshot, profile: Profile) -> Iterator[Finding]
                 )
 
 
+def d121_sop_class_in_table(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """A record's Referenced SOP Class has a record type in Table F.4-1 (PS3.3 Table F.4-1).
+
+    A warning on a medium, not the builder's error: a class newer than the table, or a
+    private one, may be right where it is; only its record type cannot be judged (D110).
+    PRIVATE records may reference anything.
+    """
+    if snap.directory is None:
+        return
+    for rec in snap.directory.records:
+        uid = (rec.sop_class_uid or "").strip()
+        if uid and rec.record_type != "PRIVATE" and record_type_for(uid) is None:
+            yield finding(
+                "D121",
+                where(rec),
+                f"{uid} in a {rec.record_type} record: its record type cannot be checked",
+                severity=Severity.WARNING,
+            )
+
+
 def d111_record_matches_file(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
     """Referenced SOP Class/Instance and Transfer Syntax UIDs equal the file's (Table F.3-3)."""
     if snap.directory is None:
@@ -220,6 +240,26 @@ def d120_no_empty_entities(snap: Snapshot, profile: Profile) -> Iterator[Finding
             continue  # cut off by a broken offset (D104/D105): its children are unknown
         if rec.record_type in ("PATIENT", "STUDY", "SERIES") and not rec.children:
             yield finding("D120", where(rec), f"{rec.record_type} with nothing below it")
+
+
+def d126_sequence_only(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
+    """Active records the offset chain does not reach (a broken next or lower-level offset,
+    D104-D106), found only by reading the Directory Record Sequence in order (PS3.3
+    F.3.2.2); ``ls`` places them by record order. One finding per directory file."""
+    if snap.directory is None:
+        return
+    cut: dict[str, list[Record]] = {}
+    for rec in snap.directory.records:
+        if id(rec) not in snap.directory.reachable and rec.in_use != 0:
+            cut.setdefault(rec.directory_file or "DICOMDIR", []).append(rec)
+    for recs in cut.values():
+        leaves = sum(r.file_id is not None and r.sop_instance_uid is not None for r in recs)
+        yield finding(
+            "D126",
+            where(recs[0]),
+            f"{plural(len(recs), 'record')} (the first here), {plural(leaves, 'instance')}: "
+            "placed by record order",
+        )
 
 
 def d124_keys_match_files(snap: Snapshot, profile: Profile) -> Iterator[Finding]:

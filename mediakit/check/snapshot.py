@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Final
@@ -64,6 +65,8 @@ class Snapshot:
     manifest: MediaFile | None = None  # the medium's SHA256.TXT, when it has one
     dicomdir_sha256: str | None = None
     parents: Mapping[int, Record] = field(default_factory=dict)  # id(child) -> parent record
+    # manifest File ID -> the file it names, found as Referenced File IDs are (case, ';1')
+    located: Mapping[str, MediaFile | None] = field(default_factory=dict)
     # What checks derive from the snapshot alone (the RT graph), computed once for every
     # profile the runner tries; never part of the snapshot's value.
     derived: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
@@ -175,12 +178,13 @@ def _follow_lower_levels(
     children (D125). Each file is followed once (no loops), within a byte budget.
     """
     records, reachable = list(directory.records), set(directory.reachable)
+    ordered = set(directory.ordered)
     notes = list(directory.findings)
     followed = {dicomdir.parts}
     budget = LOWER_LEVEL_LIMIT
-    queue = [r for r in records if r.file_id and not r.sop_instance_uid]
+    queue = deque(r for r in records if r.file_id and not r.sop_instance_uid)
     while queue:
-        rec = queue.pop(0)
+        rec = queue.popleft()
         res = resolver.resolve(rec.file_id or ())
         f = res.file
         if f is None or f.parts in followed or f.size > budget:
@@ -202,6 +206,7 @@ def _follow_lower_levels(
         rec.children.extend(lower.roots)
         records.extend(lower.records)
         reachable.update(lower.reachable)
+        ordered.update(lower.ordered)
         notes.extend(lower.findings)
         place = f"{rec.directory_file or 'DICOMDIR'}@{rec.offset or 0:#x}"
         found.append(
@@ -215,7 +220,11 @@ def _follow_lower_levels(
     if len(records) == len(directory.records):
         return directory
     return replace(
-        directory, records=records, reachable=frozenset(reachable), findings=tuple(notes)
+        directory,
+        records=records,
+        reachable=frozenset(reachable),
+        ordered=frozenset(ordered),
+        findings=tuple(notes),
     )
 
 
@@ -259,6 +268,7 @@ def take_snapshot(
         expected = listed
     elif manifest is not None and listed is not None and dict(listed) != dict(expected):
         found.append(finding("V306", MANIFEST_NAME, "manifest does not list what was written"))
+    located = {fid: resolver.resolve(fid.split("/")).file for fid in expected or ()}
     dicomdir_res = resolver.resolve(("DICOMDIR",))
     dicomdir = dicomdir_res.file
     directory, dicomdir_sha256 = None, None
@@ -313,6 +323,7 @@ def take_snapshot(
         expected=expected,
         manifest=manifest,
         dicomdir_sha256=dicomdir_sha256,
+        located=located,
         parents={
             id(child): rec
             for _, rec in walk_all(directory.roots if directory else [])

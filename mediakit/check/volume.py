@@ -45,11 +45,23 @@ def v303_capacity(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
 
 
 def v304_medium_kind(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
-    """An image for a disc profile, a folder for a USB profile (PS3.11; PS3.12)."""
+    """An image for a disc profile, a folder for a USB profile, and an image's file systems
+    among those the profile's medium may carry (``medium_filesystems``; PS3.11; PS3.12)."""
     wanted = profile.default_format
     if snap.kind != wanted and not (snap.kind == "zip" and wanted == "dir"):
         yield finding(
             "V304", snap.label, f"a {snap.kind} checked against {profile.id} ({profile.medium})"
+        )
+        return
+    if snap.kind != "iso" or snap.iso is None:
+        return  # a folder's or an archive's file system is not the medium's to tell
+    present = ["iso9660", *(["udf"] if snap.iso.udf else [])]
+    if not set(present) & set(profile.medium_filesystems):
+        yield finding(
+            "V304",
+            snap.label,
+            f"the image has {' + '.join(present)}; {profile.id} ({profile.medium}) needs "
+            f"{' or '.join(profile.medium_filesystems)}",
         )
 
 
@@ -61,13 +73,20 @@ def v306_manifest(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
     """
     if snap.expected is None:
         return
-    got = {"/".join(f.file.parts): f.sha256 for f in snap.files if f.file != snap.manifest}
+    got = {f.file.parts: f.sha256 for f in snap.files if f.file != snap.manifest}
     if snap.dicomdir is not None:
-        got["DICOMDIR"] = snap.dicomdir_sha256
+        got[snap.dicomdir.parts] = snap.dicomdir_sha256
+    listed: set[tuple[str, ...]] = set()
     for fid, sha in sorted(snap.expected.items()):
-        if fid not in got:
+        # The name as the medium spells it: lowercase, ';1' (Joliet, Linux mounts), as the
+        # reader resolves a Referenced File ID; exactly when the snapshot did not resolve it.
+        f = snap.located.get(fid)
+        parts = f.parts if f is not None else tuple(fid.split("/"))
+        if parts not in got:
             yield finding("V306", fid, "missing from the medium")
-        elif got[fid] != sha:
-            yield finding("V306", fid, f"SHA-256 {got[fid]} expected {sha}")
-    for fid in sorted(set(got) - set(snap.expected)):
-        yield finding("V306", fid, "on the medium but not in the manifest")
+            continue
+        listed.add(parts)
+        if got[parts] != sha:
+            yield finding("V306", fid, f"SHA-256 {got[parts]} expected {sha}")
+    for parts in sorted(set(got) - listed):
+        yield finding("V306", "/".join(parts), "on the medium but not in the manifest")

@@ -34,9 +34,9 @@ from pydicom.tag import BaseTag
 from pydicom.valuerep import VR
 
 from mediakit.dicomdir.model import IN_USE, MEDIA_STORAGE_DIRECTORY, Record
+from mediakit.dicomdir.order import from_order
 from mediakit.errors import InternalError
 from mediakit.findings import Finding, finding
-from mediakit.profiles import allowed_children, is_root_record_type
 
 MAX_NESTING: Final = 32  # sequences deeper than this in a record's keys are dropped (D102)
 # The parse budget (README "Limits"): a 200,000-instance DICOMDIR and its patient, study and
@@ -75,7 +75,8 @@ class ParsedDirectory:
     ``roots`` is the root directory entity with the tree below it in
     ``children``, each record at most once. ``reachable`` holds the ``id()`` of
     every record in that tree (all of them when the tree was rebuilt from
-    record order); it is valid while this object keeps ``records`` alive.
+    record order, and then ``ordered`` too); they are valid while this object
+    keeps ``records`` alive.
     """
 
     fileset_id: str
@@ -88,6 +89,7 @@ class ParsedDirectory:
     findings: tuple[Finding, ...]
     descriptor_file_id: tuple[str, ...] | None = None
     consistency_flag: int | None = None
+    ordered: frozenset[int] = frozenset()  # ids of records placed by record order (D123)
 
 
 class _Damage(Exception):
@@ -409,44 +411,6 @@ def _syntax(data: bytes, pos: int) -> tuple[bool, bool] | None:
     return (not explicit, little) if group in (0x0004, 0x0008, 0xFFFC) else None
 
 
-@cache
-def _ranks() -> dict[str, float]:
-    """Level of each record type below the root (PS3.3 Table F.4-1); PRIVATE has none."""
-    ranks: dict[str, float] = {}
-    for level, parent in enumerate(("PATIENT", "STUDY", "SERIES"), 1):
-        for rtype in allowed_children(parent) or ():
-            ranks.setdefault(rtype, float(level))
-    ranks.pop("PRIVATE", None)
-    return ranks
-
-
-def _from_order(records: list[Record]) -> list[Record]:
-    """The tree implied by record order and types: PATIENT > STUDY > SERIES > leaf.
-
-    Root-level types start a new root; a PRIVATE or unknown record that references
-    a file is a leaf, one that does not nests below the current record, and the
-    records after it nest below it until a known level closes it.
-    """
-    roots: list[Record] = []
-    stack: list[tuple[float, Record]] = []  # open records and their levels
-    for rec in records:
-        rtype = rec.record_type
-        rank = 0.0 if rtype != "PRIVATE" and is_root_record_type(rtype) else _ranks().get(rtype)
-        if rank is None and rec.file_id is not None:
-            rank = 3.0
-        elif rank is None:
-            while stack and stack[-1][0] >= 3.0:
-                stack.pop()
-            top = stack[-1][0] if stack else -1.0
-            rank = (top + int(top) + 1.0) / 2.0 if top >= 0 else 0.5
-        while stack and stack[-1][0] >= rank:
-            stack.pop()
-        (stack[-1][1].children if stack else roots).append(rec)
-        # PALETTE, HANGING PROTOCOL... are root records without STUDY/SERIES below them
-        stack.append((3.0 if rank == 0 and rtype != "PATIENT" else rank, rec))
-    return roots
-
-
 def _snap(pointers: list[int], by_offset: dict[int, int], first: int | None) -> int:
     """A constant shift that puts every offset on a record start (fo-dicom #828), or 0.
 
@@ -509,12 +473,13 @@ def _value(offset: int | None) -> str:
 def _tree(
     records: list[Record], offsets: list[int], nxt: list[int], low: list[int],
     first: int | None, last: int | None, found: list[Finding], where: str,
-) -> tuple[list[Record], frozenset[int]]:  # fmt: skip
-    """The directory tree and the ids of its records, with D104-D107 and D123 findings."""
+) -> tuple[list[Record], frozenset[int], bool]:  # fmt: skip
+    """The directory tree, the ids of its records, whether it was rebuilt from record
+    order; with D104-D107 and D123 findings."""
     if not records:
         if first or last:
             found.append(finding("D107", where, f"no records, but first {first}, last {last}"))
-        return [], frozenset()
+        return [], frozenset(), False
     by_offset = {o: i for i, o in enumerate(offsets)}
     pointers = [p for p in (first, last, *nxt, *low) if p]
     delta = _snap(pointers, by_offset, first) if any(p not in by_offset for p in pointers) else 0
@@ -537,7 +502,7 @@ def _tree(
             found.append(finding("D107", where, "; ".join(wrong)))
         why = "no record to start from" if chains else "no next or lower-level offsets"
         found.append(finding("D123", where, f"{why}; {len(records)} records nested by type"))
-        return _from_order(records), frozenset(id(r) for r in records)
+        return from_order(records), frozenset(id(r) for r in records), True
     roots, seen = _walk(records, offsets, (nxt, low), by_offset, start, found, where)
     if last != roots[-1].offset:
         wrong.append(
@@ -545,7 +510,7 @@ def _tree(
         )
     if wrong:
         found.append(finding("D107", where, "; ".join(wrong)))
-    return roots, frozenset(id(r) for r, s in zip(records, seen, strict=True) if s)
+    return roots, frozenset(id(r) for r, s in zip(records, seen, strict=True) if s), False
 
 
 def parse_dicomdir(data: bytes, *, where: str = "DICOMDIR") -> ParsedDirectory:
@@ -602,7 +567,7 @@ def _parse(data: bytes, where: str) -> ParsedDirectory:
         found.append(finding("D102", where, "(0004,1220) Directory Record Sequence absent"))
     parsed = [_record(item, s) for item in items or ()]
     records = [r for r, _, _ in parsed]
-    roots, reachable = _tree(
+    roots, reachable, by_order = _tree(
         records, [item.offset for item in items or ()], [n for _, n, _ in parsed],
         [lo for _, _, lo in parsed], _number(top.get(0x00041200), 4, s.order),
         _number(top.get(0x00041202), 4, s.order), found, where,
@@ -624,4 +589,5 @@ def _parse(data: bytes, where: str) -> ParsedDirectory:
         findings=tuple(found),
         descriptor_file_id=_split(top.get(0x00041141)),
         consistency_flag=flag,
+        ordered=reachable if by_order else frozenset(),
     )
