@@ -16,7 +16,7 @@ from pathlib import Path
 from mediakit._types import Progress
 from mediakit.check.snapshot import Snapshot, take_snapshot
 from mediakit.errors import InputError
-from mediakit.importer.pacs import PacsAddress, Settings, check_aet, send
+from mediakit.importer.pacs import PacsAddress, Settings, check_aet, resolve, send
 from mediakit.importer.plan import Plan, plan_import
 from mediakit.importer.result import ImportResult, InstanceResult, Outcome
 from mediakit.importer.scan import KEYWORDS, bare_datasets
@@ -106,9 +106,11 @@ def import_to_pacs(
     Raises
     ------
     InputError
-        The medium cannot be opened or holds no DICOM at all; a bad calling AE title.
+        The medium cannot be opened or holds no DICOM at all; a bad calling AE title; a
+        host name that does not resolve (checked before the medium is read).
     """
     check_aet(calling_aet, "--calling-aet")  # before the medium is read, not after
+    resolve(address)
     with open_medium(media) as medium:
         snap, plan = _plan(medium, progress)
         sent = send(

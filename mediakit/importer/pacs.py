@@ -32,7 +32,7 @@ from pynetdicom.association import Association
 from pynetdicom.status import code_to_category
 
 from mediakit._types import Progress
-from mediakit.errors import InputError
+from mediakit.errors import InputError, os_reason
 from mediakit.findings import finding
 from mediakit.importer.plan import Candidate
 from mediakit.importer.result import InstanceResult, Outcome
@@ -86,6 +86,22 @@ def parse_address(text: str) -> PacsAddress:
     if not 0 < port < 65536:
         raise InputError(f"--pacs {text!r}: port {port} is not 1-65535")
     return PacsAddress(check_aet(m["aet"], "--pacs"), m["host"].strip("[]"), port)
+
+
+def resolve(address: PacsAddress) -> PacsAddress:
+    """``address`` when its host resolves to an IP address, else an InputError.
+
+    Called before the medium is read: a typing error in the host name costs one line
+    and exit 2, not a whole medium read and then every instance failed.
+    """
+    try:
+        socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(
+            f"--pacs {address}: host {address.host!r} does not resolve ({why})"
+        ) from None
+    return address
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,19 +205,27 @@ class _Sender:
     def _associate(self, ae: AE) -> Association | str:
         """An established association, or why there is none."""
         connected: list[bool] = []
-        assoc = ae.associate(
-            self.address.host,
-            self.address.port,
-            ae_title=self.address.aet,
-            evt_handlers=[(evt.EVT_CONN_OPEN, lambda _event: connected.append(True))],
-        )
+        try:
+            assoc = ae.associate(
+                self.address.host,
+                self.address.port,
+                ae_title=self.address.aet,
+                evt_handlers=[(evt.EVT_CONN_OPEN, lambda _event: connected.append(True))],
+            )
+        except OSError as exc:  # the name stopped resolving, no socket could be made
+            return f"connection failed ({os_reason(exc)})"
         if not assoc.is_established:
             return _why_not(assoc, bool(connected))
         # Each C-STORE is a command PDU then data PDUs: with Nagle's algorithm the data
         # waits for the peer's delayed ACK (~40 ms an instance on Linux). Send at once.
-        raw = assoc.dul.socket.socket if assoc.dul.socket is not None else None
-        if raw is not None:
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        link = assoc.dul.socket
+        raw = link.socket if link is not None else None
+        try:
+            if raw is not None:
+                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:  # reset (or closed) as soon as it was established
+            assoc.abort()
+            return f"connection lost at once ({os_reason(exc)})"
         return assoc
 
     def run(self, batch: Sequence[Candidate]) -> None:
@@ -228,7 +252,10 @@ class _Sender:
                 time.sleep(self.settings.backoff * tries)
             self._send(assoc, cand, tries, pending)
         if assoc is not None and assoc.is_established:
-            assoc.release()
+            try:
+                assoc.release()
+            except OSError:  # every instance is answered: a reset now loses nothing
+                assoc.abort()
 
     def _send(
         self, assoc: Association, cand: Candidate, tries: int, pending: deque[tuple[Candidate, int]]
@@ -248,7 +275,7 @@ class _Sender:
             return
         try:
             status = assoc.send_c_store(ds)
-        except RuntimeError:  # the association ended before the request went out
+        except (RuntimeError, OSError):  # the association ended (reset) before the answer
             status = Dataset()
         except (ValueError, AttributeError) as exc:  # pynetdicom: cannot encode for the context
             self._finish(self._result(cand, Outcome.FAILED, "I506", str(exc), None, tries + 1))
