@@ -416,6 +416,11 @@ def import_command(
         counted = [f"{summary[key]} {label}" for key, label in labels.items()]
         if result.target == "store":
             counted.append(plural(summary["conflict"], "conflict"))
+        else:  # one send per SOP Instance UID: the copies are counted only when there are any
+            counted += [f"{summary['already_present']} already sent"] * bool(
+                summary["already_present"]
+            )
+            counted += [plural(summary["conflict"], "conflict")] * bool(summary["conflict"])
         counted += [f"{summary['unreadable']} unreadable", f"{summary['refused']} refused"]
         outcome = "FAILED" if failed else "OK"
         click.echo(f"import into {result.destination}: {', '.join(counted)} ({outcome})")

@@ -18,6 +18,8 @@ reported as not stored. Nothing is dropped silently.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import socket
 import time
@@ -32,10 +34,12 @@ from pynetdicom.association import Association
 from pynetdicom.status import code_to_category
 
 from mediakit._types import Progress
-from mediakit.errors import InputError, os_reason
+from mediakit.errors import InputError, MediakitError, os_reason
 from mediakit.findings import finding
+from mediakit.importer.files import chunks
 from mediakit.importer.plan import Candidate
 from mediakit.importer.result import InstanceResult, Outcome
+from mediakit.importer.unique import unique
 from mediakit.media import Medium
 from mediakit.part10 import EXPLICIT_VR_LE, IMPLICIT_VR_LE, file_meta_for, read_dataset
 
@@ -140,14 +144,15 @@ def batches(candidates: Sequence[Candidate]) -> Iterator[list[Candidate]]:
         yield [c for k in keys[start : start + MAX_CONTEXTS] for c in by_key[k]]
 
 
-def _load(medium: Medium, cand: Candidate) -> Dataset:
-    """The whole dataset, with a fresh File Meta naming how it is encoded."""
+def _load(medium: Medium, cand: Candidate) -> tuple[Dataset, str]:
+    """The whole dataset, with a fresh File Meta naming how it is encoded; the bytes' SHA-256."""
     with medium.open(cand.file) as fp:
-        ds = read_dataset(fp, cand.file.raw)
+        data = b"".join(chunks(fp))
+    ds = read_dataset(io.BytesIO(data), cand.file.raw)
     if str(ds.get("SOPInstanceUID", "")).strip() != cand.header.sop_instance_uid:
         raise InputError("SOP Instance UID differs from the first reading: the medium changed")
     ds.file_meta = file_meta_for(cand.header, cand.header.transfer_syntax)
-    return ds
+    return ds, hashlib.sha256(data).hexdigest()
 
 
 def _why_not(assoc: Association, connected: bool) -> str:
@@ -174,6 +179,7 @@ class _Sender:
         self.calling_aet = calling_aet
         self.progress, self.total = progress, total
         self.done: list[InstanceResult] = []
+        self.sha256: dict[int, str] = {}  # id(candidate) -> SHA-256 of the bytes sent
 
     def _ae(self, batch: Sequence[Candidate]) -> AE:
         ae = AE(ae_title=self.calling_aet)
@@ -197,6 +203,7 @@ class _Sender:
             cand.file_id,
             cand.header.sop_instance_uid,
             cand.header.sop_class_uid,
+            sha256=self.sha256.get(id(cand)),
             status=status,
             attempts=tries,
             findings=(finding(code, cand.file_id, detail),) if code else (),
@@ -268,8 +275,8 @@ class _Sender:
             self._finish(self._result(cand, Outcome.FAILED, "I508", detail, None, tries))
             return
         try:
-            ds = _load(self.medium, cand)
-        except (OSError, InputError) as exc:
+            ds, self.sha256[id(cand)] = _load(self.medium, cand)
+        except (OSError, MediakitError) as exc:
             why = str(exc).removeprefix(f"{cand.file.raw}: ")
             self._finish(self._result(cand, Outcome.UNREADABLE, "I501", why, None, tries))
             return
@@ -319,7 +326,11 @@ def send(
     settings: Settings | None = None,
     progress: Progress | None = None,
 ) -> list[InstanceResult]:
-    """C-STORE every candidate to ``address``; one result per candidate, in sending order."""
+    """C-STORE every candidate to ``address``; one result per candidate, in sending order.
+
+    One candidate per SOP Instance UID is sent (:func:`mediakit.importer.unique.unique`):
+    a later copy of the same instance is already present, one with other content I512.
+    """
     sender = _Sender(
         medium,
         address,
@@ -328,6 +339,8 @@ def send(
         progress,
         len(candidates),
     )
-    for batch in batches(candidates):
+    once = unique(medium, candidates)
+    sender.total = len(once.candidates)
+    for batch in batches(once.candidates):
         sender.run(batch)
-    return sender.done
+    return [*sender.done, *once.results]
