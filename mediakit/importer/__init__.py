@@ -11,6 +11,7 @@ error finding, so the command exits 1 exactly when something was not taken.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from mediakit._types import Progress
@@ -19,8 +20,9 @@ from mediakit.errors import InputError
 from mediakit.importer.pacs import PacsAddress, Settings, check_aet, resolve, send
 from mediakit.importer.plan import Plan, plan_import
 from mediakit.importer.result import ImportResult, InstanceResult, Outcome
+from mediakit.importer.rows import Source
 from mediakit.importer.scan import KEYWORDS, bare_datasets
-from mediakit.importer.store import Source, open_store
+from mediakit.importer.store import open_store
 from mediakit.media import FolderMedium, Medium, open_medium
 
 __all__ = ["ImportResult", "InstanceResult", "Outcome", "import_to_pacs", "import_to_store"]
@@ -60,7 +62,7 @@ def import_to_store(media: Path, store: Path, *, progress: Progress | None = Non
         if isinstance(medium, FolderMedium) and store.resolve().is_relative_to(medium.root):
             raise InputError(f"{store}: the store may not be inside the medium {media}")
         snap, plan = _plan(medium, progress)
-        source = Source(medium.label, _volume_id(snap))
+        source = Source(os.path.abspath(media), _volume_id(snap))
         results: list[InstanceResult] = []
         with open_store(store) as st:
             st.log.write(
