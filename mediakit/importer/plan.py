@@ -227,7 +227,7 @@ def _damaged(snap: Snapshot, file: MediaFile) -> Finding | None:
     if snap.manifest is None or snap.expected is None:
         return None  # no manifest, or one whose seal failed: it proves nothing
     fid = "/".join(file.parts)
-    want = snap.expected.get(fid)
+    want = snap.expected_sha256(file)
     facts = snap.facts.get(file.parts)
     got = facts.sha256 if facts is not None else None
     if want is None or got is None or got == want:
