@@ -20,7 +20,7 @@ import click
 from tqdm import tqdm
 
 from mediakit import __version__
-from mediakit._types import Progress
+from mediakit._types import Progress, Stages
 from mediakit.errors import InputError, InternalError, MediaError, MediakitError
 from mediakit.findings import CODES, Finding, Severity, has_errors, plural, sort_key, to_json
 from mediakit.part10 import quiet_pydicom
@@ -70,6 +70,33 @@ def _progress(label: str, *, show: bool, unit: str = "file") -> Iterator[Progres
             bar.update(done - bar.n)
 
         yield update
+
+
+@contextmanager
+def _stages(*, show: bool) -> Iterator[Stages | None]:
+    """One tqdm bar per stage the library announces, each closed when the next one starts."""
+    if not show or not sys.stderr.isatty():
+        yield None
+        return
+    bars: list[tqdm[Any]] = []
+
+    def stage(name: str) -> Progress:
+        while bars:
+            bars.pop().close()
+        bar: tqdm[Any] = tqdm(desc=name, unit="file", file=sys.stderr, leave=False)
+        bars.append(bar)
+
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        return update
+
+    try:
+        yield stage
+    finally:
+        while bars:
+            bars.pop().close()
 
 
 json_option = click.option(
@@ -380,13 +407,13 @@ def import_command(
     if calling_aet is not None and pacs is None:
         raise click.UsageError("--calling-aet goes with --pacs")
     address = parse_address(pacs) if pacs is not None else None
-    with _progress("importing", show=not (quiet or as_json)) as progress:
+    with _stages(show=not (quiet or as_json)) as stages:
         if address is None:
             assert store is not None
-            result = import_to_store(media, store, progress=progress)
+            result = import_to_store(media, store, stages=stages)
         else:
             result = import_to_pacs(
-                media, address, calling_aet=calling_aet or "MEDIAKIT", progress=progress
+                media, address, calling_aet=calling_aet or "MEDIAKIT", stages=stages
             )
     found = list(result.all_findings)
     failed = not result.complete or has_errors(found)

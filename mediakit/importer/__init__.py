@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mediakit._types import Progress
+from mediakit._types import Progress, Stages
 from mediakit.check.snapshot import Snapshot, take_snapshot
 from mediakit.errors import InputError
 from mediakit.importer.pacs import PacsAddress, Settings, check_aet, resolve, send
@@ -26,6 +26,11 @@ from mediakit.importer.store import open_store
 from mediakit.media import FolderMedium, Medium, open_medium
 
 __all__ = ["ImportResult", "InstanceResult", "Outcome", "import_to_pacs", "import_to_store"]
+
+
+def _stage(stages: Stages | None, name: str) -> Progress | None:
+    """Start the stage ``name``: the progress callback the caller gave for it, if any."""
+    return stages(name) if stages is not None else None
 
 
 def _plan(medium: Medium, progress: Progress | None) -> tuple[Snapshot, Plan]:
@@ -47,10 +52,12 @@ def _volume_id(snap: Snapshot) -> str | None:
     return None
 
 
-def import_to_store(media: Path, store: Path, *, progress: Progress | None = None) -> ImportResult:
+def import_to_store(media: Path, store: Path, *, stages: Stages | None = None) -> ImportResult:
     """Copy every readable instance of ``media`` into the store folder ``store``.
 
-    Re-running is a no-op for what is there and completes what is missing.
+    Re-running is a no-op for what is there and completes what is missing. ``stages``
+    hears of three stages: "reading" (the medium, and planning), "copying" and
+    "verifying" (each file written by this run read back against its index row).
 
     Raises
     ------
@@ -61,7 +68,7 @@ def import_to_store(media: Path, store: Path, *, progress: Progress | None = Non
     with open_medium(media) as medium:
         if isinstance(medium, FolderMedium) and store.resolve().is_relative_to(medium.root):
             raise InputError(f"{store}: the store may not be inside the medium {media}")
-        snap, plan = _plan(medium, progress)
+        snap, plan = _plan(medium, _stage(stages, "reading"))
         source = Source(os.path.abspath(media), _volume_id(snap))
         results: list[InstanceResult] = []
         with open_store(store) as st:
@@ -77,10 +84,12 @@ def import_to_store(media: Path, store: Path, *, progress: Progress | None = Non
                     detail=[f.message for f in r.findings],
                 )
                 results.append(r)
+            progress = _stage(stages, "copying")
             for n, cand in enumerate(plan.candidates, 1):
                 results.append(st.ingest(medium, cand, source))
                 if progress:
                     progress(n, len(plan.candidates))
+            st.verify(_stage(stages, "verifying"))
             st.finish()
             done = ImportResult(
                 medium.label,
@@ -101,9 +110,11 @@ def import_to_pacs(
     *,
     calling_aet: str = "MEDIAKIT",
     settings: Settings | None = None,
-    progress: Progress | None = None,
+    stages: Stages | None = None,
 ) -> ImportResult:
     """C-STORE every readable instance of ``media`` to the PACS at ``address``.
+
+    ``stages`` hears of "reading" (the medium, planning) and "sending".
 
     Raises
     ------
@@ -114,14 +125,14 @@ def import_to_pacs(
     check_aet(calling_aet, "--calling-aet")  # before the medium is read, not after
     resolve(address)
     with open_medium(media) as medium:
-        snap, plan = _plan(medium, progress)
+        snap, plan = _plan(medium, _stage(stages, "reading"))
         sent = send(
             medium,
             plan.candidates,
             address,
             calling_aet=calling_aet,
             settings=settings,
-            progress=progress,
+            progress=_stage(stages, "sending"),
         )
         return ImportResult(
             medium.label,

@@ -34,6 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
+from mediakit._types import Progress
 from mediakit.errors import InputError, MediakitError, os_reason
 from mediakit.findings import Finding, finding
 from mediakit.importer.files import KILL_HOOK_ENV, KillHook, chunks, fsync_file
@@ -86,6 +87,7 @@ class Store:
         self.findings: list[Finding] = []
         self._orphans: set[str] = set()
         self._noted: list[Finding] = []  # about the instance being ingested, beyond its result
+        self._written: list[tuple[str, str]] = []  # (path, SHA-256) of each row this run added
         self._hook = KillHook()
         self._tmp = root / TMP
         self._real_root = root.resolve()  # resolved once: every file's folder is checked against it
@@ -125,6 +127,24 @@ class Store:
                 for f in os.scandir(series.path):
                     if _INSTANCE_FILE.match(f.name) and f.is_file(follow_symlinks=False):
                         yield f"{study.name}/{series.name}/{f.name}"
+
+    def verify(self, progress: Progress | None = None) -> None:
+        """Read back every file this import wrote; each must have its index row's SHA-256.
+
+        The store is its own first reader, as ``build`` is of a medium: a disk that
+        returns other bytes than were fsynced stops the import here (and the next
+        import replaces the file from the medium, I511).
+        """
+        for n, (rel, want) in enumerate(self._written, 1):
+            got = sha256_of(self.root.joinpath(*rel_parts(rel)))
+            if got != want:
+                raise StoreWriteError(
+                    f"{self.root}: {rel} does not read back as written (sha256 {got[:12]}…, "
+                    f"written {want[:12]}…): check the store's disk, then import again"
+                )
+            if progress:
+                progress(n, len(self._written))
+        self._written.clear()
 
     def finish(self) -> None:
         """Index the files without a row that this import did not meet (crash leftovers)."""
@@ -311,6 +331,7 @@ class Store:
         try:
             kept = Stored(rel, size, stored_sha, sha, repaired is not None)
             self.index.add(build_row(header, kept, source, cand))
+            self._written.append((rel, stored_sha))
         except sqlite3.Error:  # the disk filled at the commit: leave no file without its row
             if stored is not None:
                 self.root.joinpath(*rel_parts(rel)).unlink(missing_ok=True)
