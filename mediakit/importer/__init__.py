@@ -17,15 +17,23 @@ from pathlib import Path
 from mediakit._types import Progress, Stages
 from mediakit.check.snapshot import Snapshot, take_snapshot
 from mediakit.errors import InputError
+from mediakit.importer.files import Deferred
 from mediakit.importer.pacs import PacsAddress, Settings, check_aet, resolve, send
 from mediakit.importer.plan import Plan, plan_import
-from mediakit.importer.result import ImportResult, InstanceResult, Outcome
+from mediakit.importer.result import ImportResult, InstanceResult, Interrupted, Outcome
 from mediakit.importer.rows import Source
 from mediakit.importer.scan import KEYWORDS, bare_datasets
 from mediakit.importer.store import open_store
 from mediakit.media import FolderMedium, Medium, open_medium
 
-__all__ = ["ImportResult", "InstanceResult", "Outcome", "import_to_pacs", "import_to_store"]
+__all__ = [
+    "ImportResult",
+    "InstanceResult",
+    "Interrupted",
+    "Outcome",
+    "import_to_pacs",
+    "import_to_store",
+]
 
 
 def _stage(stages: Stages | None, name: str) -> Progress | None:
@@ -64,6 +72,9 @@ def import_to_store(media: Path, store: Path, *, stages: Stages | None = None) -
     InputError
         The medium cannot be opened or holds no DICOM at all; the store folder is unusable,
         in use by another import, or inside the medium.
+    Interrupted
+        Ctrl-C: raised after the instance in hand was finished, the store consistent and
+        the log's run-end saying "interrupted"; its ``result`` is what was done.
     """
     with open_medium(media) as medium:
         if isinstance(medium, FolderMedium) and store.resolve().is_relative_to(medium.root):
@@ -84,13 +95,28 @@ def import_to_store(media: Path, store: Path, *, stages: Stages | None = None) -
                     detail=[f.message for f in r.findings],
                 )
                 results.append(r)
-            progress = _stage(stages, "copying")
-            for n, cand in enumerate(plan.candidates, 1):
-                results.append(st.ingest(medium, cand, source))
-                if progress:
-                    progress(n, len(plan.candidates))
-            st.verify(_stage(stages, "verifying"))
-            st.finish()
+            try:
+                progress = _stage(stages, "copying")
+                for n, cand in enumerate(plan.candidates, 1):
+                    with Deferred():  # Ctrl-C waits for this instance to be whole
+                        results.append(st.ingest(medium, cand, source))
+                    if progress:
+                        progress(n, len(plan.candidates))
+                st.verify(_stage(stages, "verifying"))
+                st.finish()
+            except KeyboardInterrupt:
+                stopped = Interrupted(tuple(results))
+                stopped.result = ImportResult(
+                    medium.label,
+                    medium.kind,
+                    source.volume_id,
+                    str(store),
+                    "store",
+                    tuple(results),
+                    (*plan.findings, *st.findings),
+                )
+                st.log.write("run-end", status="interrupted", **stopped.result.summary())
+                raise stopped from None
             done = ImportResult(
                 medium.label,
                 medium.kind,
@@ -100,7 +126,7 @@ def import_to_store(media: Path, store: Path, *, stages: Stages | None = None) -
                 tuple(results),
                 (*plan.findings, *st.findings),
             )
-            st.log.write("run-end", **done.summary())
+            st.log.write("run-end", status="done", **done.summary())
     return done
 
 
@@ -126,14 +152,26 @@ def import_to_pacs(
     resolve(address)
     with open_medium(media) as medium:
         snap, plan = _plan(medium, _stage(stages, "reading"))
-        sent = send(
-            medium,
-            plan.candidates,
-            address,
-            calling_aet=calling_aet,
-            settings=settings,
-            progress=_stage(stages, "sending"),
-        )
+        try:
+            sent = send(
+                medium,
+                plan.candidates,
+                address,
+                calling_aet=calling_aet,
+                settings=settings,
+                progress=_stage(stages, "sending"),
+            )
+        except Interrupted as stopped:
+            stopped.result = ImportResult(
+                medium.label,
+                medium.kind,
+                _volume_id(snap),
+                str(address),
+                "pacs",
+                (*plan.results, *stopped.instances),
+                plan.findings,
+            )
+            raise
         return ImportResult(
             medium.label,
             medium.kind,

@@ -38,7 +38,7 @@ from mediakit.errors import InputError, MediakitError, os_reason
 from mediakit.findings import finding
 from mediakit.importer.files import chunks
 from mediakit.importer.plan import Candidate
-from mediakit.importer.result import InstanceResult, Outcome
+from mediakit.importer.result import InstanceResult, Interrupted, Outcome
 from mediakit.importer.unique import unique
 from mediakit.media import Medium
 from mediakit.part10 import EXPLICIT_VR_LE, IMPLICIT_VR_LE, file_meta_for, read_dataset
@@ -180,6 +180,7 @@ class _Sender:
         self.progress, self.total = progress, total
         self.done: list[InstanceResult] = []
         self.sha256: dict[int, str] = {}  # id(candidate) -> SHA-256 of the bytes sent
+        self.assoc: Association | None = None  # the one in use, aborted on Ctrl-C
 
     def _ae(self, batch: Sequence[Candidate]) -> AE:
         ae = AE(ae_title=self.calling_aet)
@@ -239,6 +240,14 @@ class _Sender:
         """Send one batch: associate (bounded tries), send, retry, re-associate after a drop."""
         ae = self._ae(batch)
         pending: deque[tuple[Candidate, int]] = deque((c, 0) for c in batch)
+        try:
+            self._loop(ae, pending)
+        except KeyboardInterrupt:
+            if self.assoc is not None and self.assoc.is_established:
+                self.assoc.abort()  # an A-ABORT, so the PACS does not wait for us
+            raise
+
+    def _loop(self, ae: AE, pending: deque[tuple[Candidate, int]]) -> None:
         assoc: Association | None = None
         failures = 0
         while pending:
@@ -254,6 +263,7 @@ class _Sender:
                         self._finish(self._result(cand, Outcome.FAILED, "I509", why, None, tries))
                     return
                 assoc, failures = got, 0
+                self.assoc = assoc
             cand, tries = pending.popleft()
             if tries:
                 time.sleep(self.settings.backoff * tries)
@@ -341,6 +351,9 @@ def send(
     )
     once = unique(medium, candidates)
     sender.total = len(once.candidates)
-    for batch in batches(once.candidates):
-        sender.run(batch)
+    try:
+        for batch in batches(once.candidates):
+            sender.run(batch)
+    except KeyboardInterrupt:  # the association was aborted; what is answered stays answered
+        raise Interrupted((*sender.done, *once.results)) from None
     return [*sender.done, *once.results]
