@@ -14,17 +14,20 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 from tqdm import tqdm
 
 from mediakit import __version__
-from mediakit._types import Progress
+from mediakit._types import Progress, Stages
 from mediakit.errors import InputError, InternalError, MediaError, MediakitError
 from mediakit.findings import CODES, Finding, Severity, has_errors, plural, sort_key, to_json
 from mediakit.part10 import quiet_pydicom
 from mediakit.profiles import base_record_keys, load_profile, profile_ids
+
+if TYPE_CHECKING:
+    from mediakit.importer.result import ImportResult
 
 _EXIT_CODES: Final = ((InputError, 2), (MediaError, 1), (InternalError, 3))
 _GC_THRESHOLDS: Final = (10_000, 50, 50)  # allocations before a young collection, then 50x, 50x
@@ -42,6 +45,9 @@ class _Boundary(click.Group):
             ctx.exit(next((c for k, c in _EXIT_CODES if isinstance(exc, k)), 3))
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt:  # Ctrl-C: one line, the shell's code for SIGINT
+            click.echo("mediakit: interrupted", err=True)
+            ctx.exit(130)
         except BrokenPipeError:  # `mediakit ls x | head`: the reader left; say nothing more
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(1)
@@ -70,6 +76,33 @@ def _progress(label: str, *, show: bool, unit: str = "file") -> Iterator[Progres
             bar.update(done - bar.n)
 
         yield update
+
+
+@contextmanager
+def _stages(*, show: bool) -> Iterator[Stages | None]:
+    """One tqdm bar per stage the library announces, each closed when the next one starts."""
+    if not show or not sys.stderr.isatty():
+        yield None
+        return
+    bars: list[tqdm[Any]] = []
+
+    def stage(name: str) -> Progress:
+        while bars:
+            bars.pop().close()
+        bar: tqdm[Any] = tqdm(desc=name, unit="file", file=sys.stderr, leave=False)
+        bars.append(bar)
+
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        return update
+
+    try:
+        yield stage
+    finally:
+        while bars:
+            bars.pop().close()
 
 
 json_option = click.option(
@@ -371,39 +404,38 @@ def import_command(
       mediakit import transfer.iso --pacs ORTHANC@pacs.local:4242 --calling-aet RTPLAN1
       mediakit import usb/DICOMDIR --to store --json
     """
-    from mediakit.importer import import_to_pacs, import_to_store
+    from mediakit.importer import Interrupted, import_to_pacs, import_to_store
     from mediakit.importer.pacs import parse_address
-    from mediakit.render import findings_doc
 
     if (store is None) == (pacs is None):
         raise click.UsageError("give exactly one of --to STORE_DIR and --pacs AET@HOST:PORT")
     if calling_aet is not None and pacs is None:
         raise click.UsageError("--calling-aet goes with --pacs")
     address = parse_address(pacs) if pacs is not None else None
-    with _progress("importing", show=not (quiet or as_json)) as progress:
-        if address is None:
-            assert store is not None
-            result = import_to_store(media, store, progress=progress)
-        else:
-            result = import_to_pacs(
-                media, address, calling_aet=calling_aet or "MEDIAKIT", progress=progress
-            )
+    try:
+        with _stages(show=not (quiet or as_json)) as stages:
+            if address is None:
+                assert store is not None
+                result = import_to_store(media, store, stages=stages)
+            else:
+                result = import_to_pacs(
+                    media, address, calling_aet=calling_aet or "MEDIAKIT", stages=stages
+                )
+    except Interrupted as stopped:
+        if as_json and stopped.result is not None:
+            doc = _import_doc(stopped.result)
+            doc["status"] = "interrupted"
+            click.echo(to_json(doc))
+        done = stopped.result.summary() if stopped.result is not None else None
+        so_far = f" after {done['imported']} imported" if done else ""
+        where = "import again to complete" if store is not None else "send again to complete"
+        click.echo(f"mediakit: interrupted{so_far}; {where}", err=True)
+        sys.exit(130)
     found = list(result.all_findings)
     failed = not result.complete or has_errors(found)
     summary = result.summary()
     if as_json:
-        doc = {
-            "format": 1,
-            "command": "import",
-            "medium": result.medium,
-            "kind": result.kind,
-            "volume_id": result.volume_id,
-            "target": result.target,
-            "destination": result.destination,
-            "summary": summary,
-            "instances": [r.as_dict() for r in result.instances],
-            **findings_doc(found, strict=False),
-        }
+        doc = _import_doc(result)
         doc["status"] = "fail" if failed else "pass"
         click.echo(to_json(doc))
     else:
@@ -416,10 +448,33 @@ def import_command(
         counted = [f"{summary[key]} {label}" for key, label in labels.items()]
         if result.target == "store":
             counted.append(plural(summary["conflict"], "conflict"))
+        else:  # one send per SOP Instance UID: the copies are counted only when there are any
+            counted += [f"{summary['already_present']} already sent"] * bool(
+                summary["already_present"]
+            )
+            counted += [plural(summary["conflict"], "conflict")] * bool(summary["conflict"])
         counted += [f"{summary['unreadable']} unreadable", f"{summary['refused']} refused"]
         outcome = "FAILED" if failed else "OK"
         click.echo(f"import into {result.destination}: {', '.join(counted)} ({outcome})")
     sys.exit(1 if failed else 0)
+
+
+def _import_doc(result: ImportResult) -> dict[str, Any]:
+    """The JSON document of an import (README, JSON output), without its status."""
+    from mediakit.render import findings_doc
+
+    return {
+        "format": 1,
+        "command": "import",
+        "medium": result.medium,
+        "kind": result.kind,
+        "volume_id": result.volume_id,
+        "target": result.target,
+        "destination": result.destination,
+        "summary": result.summary(),
+        "instances": [r.as_dict() for r in result.instances],
+        **findings_doc(list(result.all_findings), strict=False),
+    }
 
 
 @main.command()

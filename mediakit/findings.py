@@ -240,6 +240,14 @@ CODES: Final[Mapping[str, Code]] = MappingProxyType(
         ),
         "I509": Code(E, "Association with the PACS failed or was lost", "PS3.8 §7.1"),
         "I510": Code(W, "Store index and files disagreed: repaired", "mediakit"),
+        "I511": Code(
+            W, "Stored file did not match its index: replaced from the medium", "mediakit"
+        ),
+        "I512": Code(
+            E,
+            "Same SOP Instance UID with different content: not sent",
+            "PS3.3 C.12.1.1.1; PS3.4 Annex B",
+        ),
     }
 )
 

@@ -78,6 +78,24 @@ class Snapshot:
             return None
         return self.facts.get(res.file.parts)
 
+    def expected_sha256(self, file: MediaFile) -> str | None:
+        """The manifest's SHA-256 for ``file``, or None when it lists no such file.
+
+        Names are compared case-insensitively, as the File IDs they are (PS3.10 §8.5:
+        uppercase only): a CD copied off a Linux mount (``map=normal``) has lowercase names.
+        """
+        if self.expected is None:
+            return None
+        fid = "/".join(file.parts)
+        if (exact := self.expected.get(fid)) is not None:
+            return exact
+        folded = self.derived.get("expected_casefold")
+        if not isinstance(folded, dict):
+            folded = {k.casefold(): v for k, v in self.expected.items()}
+            self.derived["expected_casefold"] = folded
+        got = folded.get(fid.casefold())
+        return str(got) if got is not None else None
+
 
 def unreadable_snapshot(label: str, kind: str) -> Snapshot:
     """The snapshot of a medium that could not even be listed: nothing on it."""

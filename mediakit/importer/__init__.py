@@ -11,19 +11,34 @@ error finding, so the command exits 1 exactly when something was not taken.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from mediakit._types import Progress
+from mediakit._types import Progress, Stages
 from mediakit.check.snapshot import Snapshot, take_snapshot
 from mediakit.errors import InputError
-from mediakit.importer.pacs import PacsAddress, Settings, check_aet, send
+from mediakit.importer.files import Deferred
+from mediakit.importer.pacs import PacsAddress, Settings, check_aet, resolve, send
 from mediakit.importer.plan import Plan, plan_import
-from mediakit.importer.result import ImportResult, InstanceResult, Outcome
+from mediakit.importer.result import ImportResult, InstanceResult, Interrupted, Outcome
+from mediakit.importer.rows import Source
 from mediakit.importer.scan import KEYWORDS, bare_datasets
-from mediakit.importer.store import Source, open_store
+from mediakit.importer.store import open_store
 from mediakit.media import FolderMedium, Medium, open_medium
 
-__all__ = ["ImportResult", "InstanceResult", "Outcome", "import_to_pacs", "import_to_store"]
+__all__ = [
+    "ImportResult",
+    "InstanceResult",
+    "Interrupted",
+    "Outcome",
+    "import_to_pacs",
+    "import_to_store",
+]
+
+
+def _stage(stages: Stages | None, name: str) -> Progress | None:
+    """Start the stage ``name``: the progress callback the caller gave for it, if any."""
+    return stages(name) if stages is not None else None
 
 
 def _plan(medium: Medium, progress: Progress | None) -> tuple[Snapshot, Plan]:
@@ -45,22 +60,27 @@ def _volume_id(snap: Snapshot) -> str | None:
     return None
 
 
-def import_to_store(media: Path, store: Path, *, progress: Progress | None = None) -> ImportResult:
+def import_to_store(media: Path, store: Path, *, stages: Stages | None = None) -> ImportResult:
     """Copy every readable instance of ``media`` into the store folder ``store``.
 
-    Re-running is a no-op for what is there and completes what is missing.
+    Re-running is a no-op for what is there and completes what is missing. ``stages``
+    hears of three stages: "reading" (the medium, and planning), "copying" and
+    "verifying" (each file written by this run read back against its index row).
 
     Raises
     ------
     InputError
         The medium cannot be opened or holds no DICOM at all; the store folder is unusable,
         in use by another import, or inside the medium.
+    Interrupted
+        Ctrl-C: raised after the instance in hand was finished, the store consistent and
+        the log's run-end saying "interrupted"; its ``result`` is what was done.
     """
     with open_medium(media) as medium:
         if isinstance(medium, FolderMedium) and store.resolve().is_relative_to(medium.root):
             raise InputError(f"{store}: the store may not be inside the medium {media}")
-        snap, plan = _plan(medium, progress)
-        source = Source(medium.label, _volume_id(snap))
+        snap, plan = _plan(medium, _stage(stages, "reading"))
+        source = Source(os.path.abspath(media), _volume_id(snap))
         results: list[InstanceResult] = []
         with open_store(store) as st:
             st.log.write(
@@ -75,11 +95,28 @@ def import_to_store(media: Path, store: Path, *, progress: Progress | None = Non
                     detail=[f.message for f in r.findings],
                 )
                 results.append(r)
-            for n, cand in enumerate(plan.candidates, 1):
-                results.append(st.ingest(medium, cand, source))
-                if progress:
-                    progress(n, len(plan.candidates))
-            st.finish()
+            try:
+                progress = _stage(stages, "copying")
+                for n, cand in enumerate(plan.candidates, 1):
+                    with Deferred():  # Ctrl-C waits for this instance to be whole
+                        results.append(st.ingest(medium, cand, source))
+                    if progress:
+                        progress(n, len(plan.candidates))
+                st.verify(_stage(stages, "verifying"))
+                st.finish()
+            except KeyboardInterrupt:
+                stopped = Interrupted(tuple(results))
+                stopped.result = ImportResult(
+                    medium.label,
+                    medium.kind,
+                    source.volume_id,
+                    str(store),
+                    "store",
+                    tuple(results),
+                    (*plan.findings, *st.findings),
+                )
+                st.log.write("run-end", status="interrupted", **stopped.result.summary())
+                raise stopped from None
             done = ImportResult(
                 medium.label,
                 medium.kind,
@@ -89,7 +126,7 @@ def import_to_store(media: Path, store: Path, *, progress: Progress | None = Non
                 tuple(results),
                 (*plan.findings, *st.findings),
             )
-            st.log.write("run-end", **done.summary())
+            st.log.write("run-end", status="done", **done.summary())
     return done
 
 
@@ -99,26 +136,42 @@ def import_to_pacs(
     *,
     calling_aet: str = "MEDIAKIT",
     settings: Settings | None = None,
-    progress: Progress | None = None,
+    stages: Stages | None = None,
 ) -> ImportResult:
     """C-STORE every readable instance of ``media`` to the PACS at ``address``.
+
+    ``stages`` hears of "reading" (the medium, planning) and "sending".
 
     Raises
     ------
     InputError
-        The medium cannot be opened or holds no DICOM at all; a bad calling AE title.
+        The medium cannot be opened or holds no DICOM at all; a bad calling AE title; a
+        host name that does not resolve (checked before the medium is read).
     """
     check_aet(calling_aet, "--calling-aet")  # before the medium is read, not after
+    resolve(address)
     with open_medium(media) as medium:
-        snap, plan = _plan(medium, progress)
-        sent = send(
-            medium,
-            plan.candidates,
-            address,
-            calling_aet=calling_aet,
-            settings=settings,
-            progress=progress,
-        )
+        snap, plan = _plan(medium, _stage(stages, "reading"))
+        try:
+            sent = send(
+                medium,
+                plan.candidates,
+                address,
+                calling_aet=calling_aet,
+                settings=settings,
+                progress=_stage(stages, "sending"),
+            )
+        except Interrupted as stopped:
+            stopped.result = ImportResult(
+                medium.label,
+                medium.kind,
+                _volume_id(snap),
+                str(address),
+                "pacs",
+                (*plan.results, *stopped.instances),
+                plan.findings,
+            )
+            raise
         return ImportResult(
             medium.label,
             medium.kind,

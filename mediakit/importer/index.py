@@ -17,7 +17,7 @@ from typing import Final
 
 from mediakit.errors import InputError
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS instances (
@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS instances (
     source_medium       TEXT,
     source_volume_id    TEXT,
     source_file_id      TEXT,
-    imported_at         TEXT NOT NULL
+    imported_at         TEXT NOT NULL,
+    source_path         TEXT
 );
 CREATE INDEX IF NOT EXISTS instances_study ON instances (study_instance_uid);
 CREATE INDEX IF NOT EXISTS instances_patient ON instances (patient_id);
@@ -53,9 +54,20 @@ CREATE TABLE IF NOT EXISTS conflicts (
     source_volume_id TEXT,
     source_file_id   TEXT,
     detected_at      TEXT NOT NULL,
+    source_path      TEXT,
     PRIMARY KEY (sop_instance_uid, sha256)
 );
 """
+# Schema 1 recorded in source_file_id the path read on the medium ('/'-separated), which
+# schema 2 keeps in source_path; the DICOMDIR's File ID was not recorded, so it is NULL
+# until an import from the same medium meets the file through the DICOMDIR again.
+_MIGRATE_1_TO_2: Final = (
+    "ALTER TABLE instances ADD COLUMN source_path TEXT",
+    "UPDATE instances SET source_path = source_file_id, source_file_id = NULL",
+    "ALTER TABLE conflicts ADD COLUMN source_path TEXT",
+    "UPDATE conflicts SET source_path = source_file_id, source_file_id = NULL",
+    "UPDATE meta SET value = '2' WHERE key = 'schema'",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +90,11 @@ class Row:
     sha256: str  # of the stored file
     source_sha256: str  # of the bytes on the medium (differs when a File Meta was added)
     rewritten: bool
-    source_medium: str | None  # None: recovered after a crash, source unknown
+    source_medium: str | None  # absolute path; None: recovered after a crash, source unknown
     source_volume_id: str | None
-    source_file_id: str | None
+    source_file_id: str | None  # the DICOMDIR's File ID ('\\'-joined); None: found by scanning
     imported_at: str
+    source_path: str | None  # the file read on the medium, '/'-separated
 
 
 def sqlite_reason(exc: sqlite3.Error) -> str:
@@ -115,17 +128,45 @@ class Index:
             # folder fsynced, and a file whose row was forgotten is indexed again on the next
             # open (the store's reconcile). One disk flush per instance saved.
             self._db.execute("PRAGMA synchronous=NORMAL")
+            has_meta = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+            ).fetchone()
+            got = (
+                self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+                if has_meta
+                else None
+            )
+            if got is not None and got[0] == "1":
+                self._migrate()
+            elif got is not None and got[0] != str(SCHEMA_VERSION):
+                raise InputError(
+                    f"{path}: index schema {got[0]}, this mediakit reads 1 and {SCHEMA_VERSION}"
+                )
             self._db.executescript(_SCHEMA)
-            got = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if got is None:
                 self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            elif got[0] != str(SCHEMA_VERSION):
-                raise InputError(f"{path}: index schema {got[0]}, this mediakit reads only 1")
         except sqlite3.DatabaseError as exc:
             if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
                 why = sqlite_reason(exc)
                 raise InputError(f"{path}: cannot write the store index: {why}") from None
             raise InputError(f"{path}: not a usable store index ({exc})") from None
+
+    def _migrate(self) -> None:
+        """Schema 1 to 2 in one transaction: every row kept, its medium path in source_path."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            for statement in _MIGRATE_1_TO_2:
+                self._db.execute(statement)
+
+    def set_source_file_id(self, sop_instance_uid: str, file_id: str) -> None:
+        """Fill in the DICOMDIR File ID of a row migrated from schema 1 (where it was NULL)."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                "UPDATE instances SET source_file_id=? "
+                "WHERE sop_instance_uid=? AND source_file_id IS NULL",
+                (file_id, sop_instance_uid),
+            )
 
     def get(self, sop_instance_uid: str) -> Row | None:
         """The row of a stored instance, or None."""
@@ -170,16 +211,23 @@ class Index:
         sha256: str,
         path: str,
         stored_sha256: str,
-        source: tuple[str | None, str | None, str | None],
+        source: tuple[str | None, str | None, str | None, str | None],
         when: str,
     ) -> None:
-        """Record a conflict copy (once per SOP Instance UID and content)."""
+        """Record a conflict copy (once per SOP Instance UID and content).
+
+        ``source`` is (medium, volume id, DICOMDIR File ID, path on the medium).
+        """
+        medium, volume_id, file_id, source_path = source
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute(
-                "INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (sop_instance_uid, sha256, path, stored_sha256, *source, when),
-            )
+                "INSERT OR IGNORE INTO conflicts (sop_instance_uid, sha256, path, stored_sha256, "
+                "source_medium, source_volume_id, source_file_id, detected_at, source_path) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sop_instance_uid, sha256, path, stored_sha256, medium, volume_id, file_id, when,
+                 source_path),
+            )  # fmt: skip
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""

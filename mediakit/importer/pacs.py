@@ -18,6 +18,8 @@ reported as not stored. Nothing is dropped silently.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import socket
 import time
@@ -32,10 +34,12 @@ from pynetdicom.association import Association
 from pynetdicom.status import code_to_category
 
 from mediakit._types import Progress
-from mediakit.errors import InputError
+from mediakit.errors import InputError, MediakitError, os_reason
 from mediakit.findings import finding
+from mediakit.importer.files import chunks
 from mediakit.importer.plan import Candidate
-from mediakit.importer.result import InstanceResult, Outcome
+from mediakit.importer.result import InstanceResult, Interrupted, Outcome
+from mediakit.importer.unique import unique
 from mediakit.media import Medium
 from mediakit.part10 import EXPLICIT_VR_LE, IMPLICIT_VR_LE, file_meta_for, read_dataset
 
@@ -88,6 +92,22 @@ def parse_address(text: str) -> PacsAddress:
     return PacsAddress(check_aet(m["aet"], "--pacs"), m["host"].strip("[]"), port)
 
 
+def resolve(address: PacsAddress) -> PacsAddress:
+    """``address`` when its host resolves to an IP address, else an InputError.
+
+    Called before the medium is read: a typing error in the host name costs one line
+    and exit 2, not a whole medium read and then every instance failed.
+    """
+    try:
+        socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(
+            f"--pacs {address}: host {address.host!r} does not resolve ({why})"
+        ) from None
+    return address
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """How persistent and patient the sender is."""
@@ -124,14 +144,15 @@ def batches(candidates: Sequence[Candidate]) -> Iterator[list[Candidate]]:
         yield [c for k in keys[start : start + MAX_CONTEXTS] for c in by_key[k]]
 
 
-def _load(medium: Medium, cand: Candidate) -> Dataset:
-    """The whole dataset, with a fresh File Meta naming how it is encoded."""
+def _load(medium: Medium, cand: Candidate) -> tuple[Dataset, str]:
+    """The whole dataset, with a fresh File Meta naming how it is encoded; the bytes' SHA-256."""
     with medium.open(cand.file) as fp:
-        ds = read_dataset(fp, cand.file.raw)
+        data = b"".join(chunks(fp))
+    ds = read_dataset(io.BytesIO(data), cand.file.raw)
     if str(ds.get("SOPInstanceUID", "")).strip() != cand.header.sop_instance_uid:
         raise InputError("SOP Instance UID differs from the first reading: the medium changed")
     ds.file_meta = file_meta_for(cand.header, cand.header.transfer_syntax)
-    return ds
+    return ds, hashlib.sha256(data).hexdigest()
 
 
 def _why_not(assoc: Association, connected: bool) -> str:
@@ -158,6 +179,8 @@ class _Sender:
         self.calling_aet = calling_aet
         self.progress, self.total = progress, total
         self.done: list[InstanceResult] = []
+        self.sha256: dict[int, str] = {}  # id(candidate) -> SHA-256 of the bytes sent
+        self.assoc: Association | None = None  # the one in use, aborted on Ctrl-C
 
     def _ae(self, batch: Sequence[Candidate]) -> AE:
         ae = AE(ae_title=self.calling_aet)
@@ -181,6 +204,7 @@ class _Sender:
             cand.file_id,
             cand.header.sop_instance_uid,
             cand.header.sop_class_uid,
+            sha256=self.sha256.get(id(cand)),
             status=status,
             attempts=tries,
             findings=(finding(code, cand.file_id, detail),) if code else (),
@@ -189,25 +213,41 @@ class _Sender:
     def _associate(self, ae: AE) -> Association | str:
         """An established association, or why there is none."""
         connected: list[bool] = []
-        assoc = ae.associate(
-            self.address.host,
-            self.address.port,
-            ae_title=self.address.aet,
-            evt_handlers=[(evt.EVT_CONN_OPEN, lambda _event: connected.append(True))],
-        )
+        try:
+            assoc = ae.associate(
+                self.address.host,
+                self.address.port,
+                ae_title=self.address.aet,
+                evt_handlers=[(evt.EVT_CONN_OPEN, lambda _event: connected.append(True))],
+            )
+        except OSError as exc:  # the name stopped resolving, no socket could be made
+            return f"connection failed ({os_reason(exc)})"
         if not assoc.is_established:
             return _why_not(assoc, bool(connected))
         # Each C-STORE is a command PDU then data PDUs: with Nagle's algorithm the data
         # waits for the peer's delayed ACK (~40 ms an instance on Linux). Send at once.
-        raw = assoc.dul.socket.socket if assoc.dul.socket is not None else None
-        if raw is not None:
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        link = assoc.dul.socket
+        raw = link.socket if link is not None else None
+        try:
+            if raw is not None:
+                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:  # reset (or closed) as soon as it was established
+            assoc.abort()
+            return f"connection lost at once ({os_reason(exc)})"
         return assoc
 
     def run(self, batch: Sequence[Candidate]) -> None:
         """Send one batch: associate (bounded tries), send, retry, re-associate after a drop."""
         ae = self._ae(batch)
         pending: deque[tuple[Candidate, int]] = deque((c, 0) for c in batch)
+        try:
+            self._loop(ae, pending)
+        except KeyboardInterrupt:
+            if self.assoc is not None and self.assoc.is_established:
+                self.assoc.abort()  # an A-ABORT, so the PACS does not wait for us
+            raise
+
+    def _loop(self, ae: AE, pending: deque[tuple[Candidate, int]]) -> None:
         assoc: Association | None = None
         failures = 0
         while pending:
@@ -223,12 +263,16 @@ class _Sender:
                         self._finish(self._result(cand, Outcome.FAILED, "I509", why, None, tries))
                     return
                 assoc, failures = got, 0
+                self.assoc = assoc
             cand, tries = pending.popleft()
             if tries:
                 time.sleep(self.settings.backoff * tries)
             self._send(assoc, cand, tries, pending)
         if assoc is not None and assoc.is_established:
-            assoc.release()
+            try:
+                assoc.release()
+            except OSError:  # every instance is answered: a reset now loses nothing
+                assoc.abort()
 
     def _send(
         self, assoc: Association, cand: Candidate, tries: int, pending: deque[tuple[Candidate, int]]
@@ -241,14 +285,14 @@ class _Sender:
             self._finish(self._result(cand, Outcome.FAILED, "I508", detail, None, tries))
             return
         try:
-            ds = _load(self.medium, cand)
-        except (OSError, InputError) as exc:
+            ds, self.sha256[id(cand)] = _load(self.medium, cand)
+        except (OSError, MediakitError) as exc:
             why = str(exc).removeprefix(f"{cand.file.raw}: ")
             self._finish(self._result(cand, Outcome.UNREADABLE, "I501", why, None, tries))
             return
         try:
             status = assoc.send_c_store(ds)
-        except RuntimeError:  # the association ended before the request went out
+        except (RuntimeError, OSError):  # the association ended (reset) before the answer
             status = Dataset()
         except (ValueError, AttributeError) as exc:  # pynetdicom: cannot encode for the context
             self._finish(self._result(cand, Outcome.FAILED, "I506", str(exc), None, tries + 1))
@@ -292,7 +336,11 @@ def send(
     settings: Settings | None = None,
     progress: Progress | None = None,
 ) -> list[InstanceResult]:
-    """C-STORE every candidate to ``address``; one result per candidate, in sending order."""
+    """C-STORE every candidate to ``address``; one result per candidate, in sending order.
+
+    One candidate per SOP Instance UID is sent (:func:`mediakit.importer.unique.unique`):
+    a later copy of the same instance is already present, one with other content I512.
+    """
     sender = _Sender(
         medium,
         address,
@@ -301,6 +349,11 @@ def send(
         progress,
         len(candidates),
     )
-    for batch in batches(candidates):
-        sender.run(batch)
-    return sender.done
+    once = unique(medium, candidates)
+    sender.total = len(once.candidates)
+    try:
+        for batch in batches(once.candidates):
+            sender.run(batch)
+    except KeyboardInterrupt:  # the association was aborted; what is answered stays answered
+        raise Interrupted((*sender.done, *once.results)) from None
+    return [*sender.done, *once.results]

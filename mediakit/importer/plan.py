@@ -102,6 +102,7 @@ class Candidate:
     file: MediaFile
     header: Header
     found_by: Literal["dicomdir", "scan"]
+    dicomdir_file_id: str | None = None  # as the DICOMDIR gives it, components joined by '\\'
 
     @property
     def file_id(self) -> str:
@@ -172,7 +173,9 @@ def plan_import(snap: Snapshot, bare: Mapping[tuple[str, ...], FileFacts] | None
             results.append(_skip(Outcome.REFUSED, f, file_id=f.path))
     taken: set[tuple[str, ...]] = set()
 
-    def consider(facts: FileFacts, found_by: Literal["dicomdir", "scan"]) -> None:
+    def consider(
+        facts: FileFacts, found_by: Literal["dicomdir", "scan"], fid: str | None = None
+    ) -> None:
         taken.add(facts.file.parts)
         raw = facts.file.raw
         if (damage := _damaged(snap, facts.file)) is not None:
@@ -197,13 +200,13 @@ def plan_import(snap: Snapshot, bare: Mapping[tuple[str, ...], FileFacts] | None
                 _skip(outcome, why_not, file_id=raw, sop=facts.header.sop_instance_uid[:64])
             )
             return
-        candidates.append(Candidate(facts.file, facts.header, found_by))
+        candidates.append(Candidate(facts.file, facts.header, found_by, fid))
 
-    for _rec, facts, skipped in _from_dicomdir(snap):
+    for rec, facts, skipped in _from_dicomdir(snap):
         if skipped is not None:
             results.append(skipped)
         elif facts is not None and facts.file.parts not in taken:
-            consider(facts, "dicomdir")
+            consider(facts, "dicomdir", "\\".join(rec.file_id or ()))
     scanned = 0
     for facts in (bare.get(f.file.parts, f) for f in snap.files):
         if facts.file.parts in taken:
@@ -224,7 +227,7 @@ def _damaged(snap: Snapshot, file: MediaFile) -> Finding | None:
     if snap.manifest is None or snap.expected is None:
         return None  # no manifest, or one whose seal failed: it proves nothing
     fid = "/".join(file.parts)
-    want = snap.expected.get(fid)
+    want = snap.expected_sha256(file)
     facts = snap.facts.get(file.parts)
     got = facts.sha256 if facts is not None else None
     if want is None or got is None or got == want:

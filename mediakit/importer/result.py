@@ -80,3 +80,16 @@ class ImportResult:
     def complete(self) -> bool:
         """True when every instance on the medium is now at the destination."""
         return not any(r.outcome in NOT_TAKEN for r in self.instances)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during an import: raised once the instance in hand is finished.
+
+    ``instances`` are the decisions made until then; ``result`` is the whole partial
+    :class:`ImportResult` once the import has put it together (None before that).
+    """
+
+    def __init__(self, instances: tuple[InstanceResult, ...]) -> None:
+        super().__init__("interrupted")
+        self.instances = instances
+        self.result: ImportResult | None = None

@@ -7,6 +7,7 @@ none comes from a name on the medium)::
     import-log.jsonl                  one JSON object per decision, appended
     <StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm
     conflicts/<SOPInstanceUID>/<sha256>.dcm   other content under a stored UID, as found
+    conflicts/damaged/<SOPInstanceUID>/<sha256>.dcm   a stored file that no longer matched
     .tmp/                             temporary files of a running import
     .lock                             held (flock) by the running import
 
@@ -29,17 +30,27 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
+from mediakit._types import Progress
 from mediakit.errors import InputError, MediakitError, os_reason
 from mediakit.findings import Finding, finding
 from mediakit.importer.files import KILL_HOOK_ENV, KillHook, chunks, fsync_file
 from mediakit.importer.index import Index, Row, sqlite_reason
 from mediakit.importer.log import ImportLog, now
-from mediakit.importer.plan import Candidate, identity, identity_problem, text, uid_problem
+from mediakit.importer.plan import Candidate, identity, identity_problem, uid_problem
 from mediakit.importer.result import InstanceResult, Outcome
+from mediakit.importer.rows import (
+    Source,
+    Stored,
+    build_row,
+    place,
+    rel_parts,
+    repair_reason,
+    with_outcome,
+)
 from mediakit.importer.scan import KEYWORDS
 from mediakit.media import Medium, fsync_path
 from mediakit.part10 import Header, read_header, rewrite, same_instance, sha256_of
@@ -47,6 +58,7 @@ from mediakit.part10 import Header, read_header, rewrite, same_instance, sha256_
 INDEX_NAME: Final = "index.sqlite"
 LOG_NAME: Final = "import-log.jsonl"
 CONFLICTS: Final = "conflicts"
+DAMAGED: Final = "damaged"  # conflicts/damaged/: stored files that no longer matched
 TMP: Final = ".tmp"
 _LOCK: Final = ".lock"
 _INSTANCE_FILE: Final = re.compile(r"^([0-9.]{1,64})\.dcm$")
@@ -65,37 +77,6 @@ def store_error(root: Path, exc: OSError | sqlite3.Error) -> StoreWriteError:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
-    """Where the instances come from, as recorded in each row and log entry."""
-
-    medium: str
-    volume_id: str | None
-
-
-def _rel(path: str) -> tuple[str, ...]:
-    return tuple(path.split("/"))
-
-
-def place(header: Header) -> str:
-    """An instance's path in the store, from its validated UIDs only."""
-    return "{StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm".format_map(
-        identity(header)
-    )
-
-
-def repair_reason(header: Header) -> str:
-    """Why a file is not stored byte for byte (I504 detail)."""
-    if not header.has_meta:
-        return "no File Meta Information"
-    why = [*header.meta_problems, *header.meta_mismatch]
-    if header.preamble == "other":
-        why.append("preamble neither zero nor TIFF (cleared)")
-    if header.group2_in_dataset:
-        why.append("group 0002 inside the dataset (moved to the File Meta)")
-    return "; ".join(why)
-
-
 class Store:
     """An open store, locked for one import; use :func:`open_store`."""
 
@@ -105,6 +86,8 @@ class Store:
         self.log = log
         self.findings: list[Finding] = []
         self._orphans: set[str] = set()
+        self._noted: list[Finding] = []  # about the instance being ingested, beyond its result
+        self._written: list[tuple[str, str]] = []  # (path, SHA-256) of each row this run added
         self._hook = KillHook()
         self._tmp = root / TMP
         self._real_root = root.resolve()  # resolved once: every file's folder is checked against it
@@ -145,6 +128,24 @@ class Store:
                     if _INSTANCE_FILE.match(f.name) and f.is_file(follow_symlinks=False):
                         yield f"{study.name}/{series.name}/{f.name}"
 
+    def verify(self, progress: Progress | None = None) -> None:
+        """Read back every file this import wrote; each must have its index row's SHA-256.
+
+        The store is its own first reader, as ``build`` is of a medium: a disk that
+        returns other bytes than were fsynced stops the import here (and the next
+        import replaces the file from the medium, I511).
+        """
+        for n, (rel, want) in enumerate(self._written, 1):
+            got = sha256_of(self.root.joinpath(*rel_parts(rel)))
+            if got != want:
+                raise StoreWriteError(
+                    f"{self.root}: {rel} does not read back as written (sha256 {got[:12]}…, "
+                    f"written {want[:12]}…): check the store's disk, then import again"
+                )
+            if progress:
+                progress(n, len(self._written))
+        self._written.clear()
+
     def finish(self) -> None:
         """Index the files without a row that this import did not meet (crash leftovers)."""
         for rel in sorted(self._orphans):
@@ -153,7 +154,7 @@ class Store:
 
     def _recover(self, rel: str) -> Row | None:
         """Index a complete file found without its row, from its own header."""
-        path = self.root.joinpath(*_rel(rel))
+        path = self.root.joinpath(*rel_parts(rel))
         try:
             header: Header | None = read_header(path, keywords=KEYWORDS)
         except MediakitError:
@@ -168,7 +169,7 @@ class Store:
             )
             return None
         sha = sha256_of(path)
-        row = self._row(header, rel, header.size, sha, sha, False, None, None)
+        row = build_row(header, Stored(rel, header.size, sha, sha, False), None, None)
         self.index.add(row)
         self.log.write("recovered", path=rel, sop_instance_uid=row.sop_instance_uid, sha256=sha)
         self.findings.append(finding("I510", rel, "file without its index row: indexed"))
@@ -206,7 +207,33 @@ class Store:
             for chunk in chunks(src):
                 sha.update(chunk)
         digest = sha.hexdigest()
-        return (row, digest) if digest in (row.sha256, row.source_sha256) else None
+        if digest not in (row.sha256, row.source_sha256):
+            return None
+        return (row, digest) if self._intact(row) else None
+
+    def _intact(self, row: Row) -> bool:
+        """Whether the stored file still has its index SHA-256; if not, it is set aside.
+
+        Bit rot, or a hand edit in the store: the damaged file goes to
+        ``conflicts/damaged/`` first, then its row is dropped (a crash between the two
+        leaves a row without its file, which the next import drops, I510), and the
+        caller copies the instance from the medium again (I511).
+        """
+        path = self.root.joinpath(*rel_parts(row.path))
+        got = sha256_of(path)
+        if got == row.sha256:
+            return True
+        aside = f"{CONFLICTS}/{DAMAGED}/{row.sop_instance_uid}/{got}.dcm"
+        final = self.root.joinpath(*rel_parts(aside))
+        self._makedirs(final.parent)
+        os.replace(path, final)
+        fsync_path(final.parent)
+        fsync_path(path.parent)
+        self.index.remove(row.sop_instance_uid)
+        self.log.write("damaged", path=row.path, to=aside, sha256=got, expected=row.sha256)
+        detail = f"sha256 {got[:12]}… but the index says {row.sha256[:12]}…; kept at {aside}"
+        self._noted.append(finding("I511", row.path, detail))
+        return False
 
     def ingest(self, medium: Medium, cand: Candidate, source: Source) -> InstanceResult:
         """Bring one candidate into the store; every outcome is logged and returned."""
@@ -214,9 +241,12 @@ class Store:
         temps = [raw]
         try:
             result = self._ingest(medium, cand, source, raw, temps)
+            if self._noted:  # the stored copy this one replaced (I511)
+                result = replace(result, findings=(*self._noted, *result.findings))
         except (OSError, sqlite3.Error) as exc:  # the store's side: disk full, permissions
             raise store_error(self.root, exc) from None
         finally:
+            self._noted.clear()
             for t in temps:
                 if (pending := self._syncing.pop(t, None)) is not None:
                     wait([pending])  # never unlink a file while it is being flushed
@@ -242,6 +272,9 @@ class Store:
         try:
             if (present := self._present(medium, cand)) is not None:
                 known, digest = present
+                fid = cand.dicomdir_file_id
+                if fid and known.source_file_id is None and known.source_path == cand.file.raw:
+                    self.index.set_source_file_id(known.sop_instance_uid, fid)  # from schema 1
                 return InstanceResult(
                     Outcome.ALREADY_PRESENT,
                     where,
@@ -257,21 +290,21 @@ class Store:
             raise
         except MediakitError as exc:
             why = str(exc).removeprefix(f"{raw}: ")
-            return _with(base, finding("I501", where, why))
+            return with_outcome(base, finding("I501", where, why))
         problem = identity_problem(header, where)
         if problem is not None:
-            return _with(base, problem[1], outcome=problem[0])
+            return with_outcome(base, problem[1], outcome=problem[0])
         uids = identity(header)
         sop = uids["SOPInstanceUID"]
         base = InstanceResult(Outcome.IMPORTED, where, sop, uids["SOPClassUID"], sha256=sha)
         row = self.index.get(sop)
         if row is not None:
             if sha in (row.sha256, row.source_sha256):
-                return _with(base, None, outcome=Outcome.ALREADY_PRESENT, path=row.path)
-            if same_instance(raw, self.root.joinpath(*_rel(row.path))):
+                return with_outcome(base, None, outcome=Outcome.ALREADY_PRESENT, path=row.path)
+            if same_instance(raw, self.root.joinpath(*rel_parts(row.path))):
                 self.log.write("same-dataset", path=row.path, sop_instance_uid=sop, sha256=sha)
-                return _with(base, None, outcome=Outcome.ALREADY_PRESENT, path=row.path)
-            return self._conflict(base, raw, row, source)
+                return with_outcome(base, None, outcome=Outcome.ALREADY_PRESENT, path=row.path)
+            return self._conflict(base, raw, row, source, cand)
         rel = place(header)
         stored: Path | None = raw
         stored_sha, repaired = sha, None
@@ -281,31 +314,31 @@ class Store:
             try:
                 _, stored_sha = rewrite(raw, stored, header, header.transfer_syntax)
             except InputError as exc:
-                return _with(base, finding("I501", where, str(exc).removeprefix(f"{raw}: ")),
+                return with_outcome(base, finding("I501", where, str(exc).removeprefix(f"{raw}: ")),
                              outcome=Outcome.UNREADABLE)  # fmt: skip
             repaired = finding("I504", where, repair_reason(header))
         if rel in self._orphans:  # a complete file from an interrupted import
             self._orphans.discard(rel)
-            orphan_sha = sha256_of(self.root.joinpath(*_rel(rel)))
+            orphan_sha = sha256_of(self.root.joinpath(*rel_parts(rel)))
             if orphan_sha not in (sha, stored_sha):
                 recovered = self._recover(rel)
                 if recovered is not None:
-                    return self._conflict(base, raw, recovered, source)
+                    return self._conflict(base, raw, recovered, source, cand)
             else:
                 self.log.write("adopted", path=rel, sop_instance_uid=sop)
                 stored, stored_sha = None, orphan_sha  # the file in place is this very content
         size = self._place(stored, rel) if stored is not None else self._size(rel)
         try:
-            self.index.add(
-                self._row(header, rel, size, stored_sha, sha, repaired is not None, source, cand)
-            )
+            kept = Stored(rel, size, stored_sha, sha, repaired is not None)
+            self.index.add(build_row(header, kept, source, cand))
+            self._written.append((rel, stored_sha))
         except sqlite3.Error:  # the disk filled at the commit: leave no file without its row
             if stored is not None:
-                self.root.joinpath(*_rel(rel)).unlink(missing_ok=True)
-                fsync_path(self.root.joinpath(*_rel(rel)).parent)
+                self.root.joinpath(*rel_parts(rel)).unlink(missing_ok=True)
+                fsync_path(self.root.joinpath(*rel_parts(rel)).parent)
             raise
         self._hook.reached("committed")
-        return _with(base, repaired, path=rel)
+        return with_outcome(base, repaired, path=rel)
 
     def _durable(self, path: Path) -> None:
         """fsync ``path``, or wait for the fsync started on it as soon as it was copied.
@@ -325,13 +358,13 @@ class Store:
         self._syncer.shutdown(wait=True)
 
     def _size(self, rel: str) -> int:
-        return self.root.joinpath(*_rel(rel)).stat().st_size
+        return self.root.joinpath(*rel_parts(rel)).stat().st_size
 
     def _place(self, tmp: Path, rel: str) -> int:
         """fsync the temporary, rename it into place, fsync the folders; return its size."""
         self._durable(tmp)
         self._hook.reached("copied")
-        final = self.root.joinpath(*_rel(rel))
+        final = self.root.joinpath(*rel_parts(rel))
         self._makedirs(final.parent)
         if final.exists() or final.is_symlink():
             raise StoreWriteError(f"{rel}: appeared in the store during the import; not replaced")
@@ -355,12 +388,12 @@ class Store:
             fsync_path(d.parent)
 
     def _conflict(
-        self, base: InstanceResult, raw: Path, row: Row, source: Source
+        self, base: InstanceResult, raw: Path, row: Row, source: Source, cand: Candidate
     ) -> InstanceResult:
         """Keep the medium's bytes aside under conflicts/, never touching the stored file."""
         assert base.sha256 is not None
         rel = f"{CONFLICTS}/{base.sop_instance_uid}/{base.sha256}.dcm"
-        final = self.root.joinpath(*_rel(rel))
+        final = self.root.joinpath(*rel_parts(rel))
         if not final.exists():
             self._durable(raw)
             self._makedirs(final.parent)
@@ -371,7 +404,7 @@ class Store:
             base.sha256,
             rel,
             row.sha256,
-            (source.medium, source.volume_id, base.file_id),
+            (source.medium, source.volume_id, cand.dicomdir_file_id, cand.file.raw),
             now(),
         )
         origin = f"{row.source_volume_id or row.source_medium or 'unknown medium'}"
@@ -379,62 +412,8 @@ class Store:
             f"{base.sop_instance_uid}: stored {row.path} (sha256 {row.sha256[:12]}…, from "
             f"{origin}) kept; this copy (sha256 {base.sha256[:12]}…) at {rel}"
         )
-        return _with(base, finding("I503", base.file_id or "", detail), outcome=Outcome.CONFLICT,
-                     path=rel)  # fmt: skip
-
-    def _row(
-        self,
-        header: Header,
-        rel: str,
-        size: int,
-        sha: str,
-        source_sha: str,
-        rewritten: bool,
-        source: Source | None,
-        cand: Candidate | None,
-    ) -> Row:
-        k, uids = header.keys, identity(header)
-        return Row(
-            sop_instance_uid=uids["SOPInstanceUID"],
-            sop_class_uid=uids["SOPClassUID"],
-            study_instance_uid=uids["StudyInstanceUID"],
-            series_instance_uid=uids["SeriesInstanceUID"],
-            patient_id=text(k, "PatientID"),
-            patient_name=text(k, "PatientName"),
-            study_date=text(k, "StudyDate"),
-            study_id=text(k, "StudyID"),
-            accession_number=text(k, "AccessionNumber"),
-            modality=text(k, "Modality"),
-            transfer_syntax=header.transfer_syntax,
-            path=rel,
-            size=size,
-            sha256=sha,
-            source_sha256=source_sha,
-            rewritten=rewritten,
-            source_medium=source.medium if source else None,
-            source_volume_id=source.volume_id if source else None,
-            source_file_id=cand.file_id if cand else None,
-            imported_at=now(),
-        )
-
-
-def _with(
-    base: InstanceResult,
-    found: Finding | None,
-    *,
-    outcome: Outcome | None = None,
-    path: str | None = None,
-) -> InstanceResult:
-    """``base`` with an outcome, a store path and (optionally) one finding."""
-    return InstanceResult(
-        outcome=outcome or base.outcome,
-        file_id=base.file_id,
-        sop_instance_uid=base.sop_instance_uid,
-        sop_class_uid=base.sop_class_uid,
-        path=path,
-        sha256=base.sha256,
-        findings=(found,) if found is not None else (),
-    )
+        conflict = finding("I503", base.file_id or "", detail)
+        return with_outcome(base, conflict, outcome=Outcome.CONFLICT, path=rel)
 
 
 def _prepare(root: Path) -> None:

@@ -7,6 +7,7 @@ against the receiver's view, not against the sender's own report.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ class Behaviour:
     warn: bool = False  # answer `status` as a warning, storing the instance
     abort_at: int | None = None  # abort the association at this request number (once, in all)
     classes: tuple[str, ...] | None = None  # SOP classes supported (None: all storage)
+    delay: float = 0.0  # seconds to wait before answering each request (a slow PACS)
 
 
 @dataclass
@@ -58,6 +60,8 @@ def flaky_scp(behaviour: Behaviour | None = None) -> Iterator[tuple[int, Seen]]:
         ae.supported_contexts = [build_context(c) for c in how.classes]
 
     def on_store(event: Any) -> int:
+        if how.delay:
+            time.sleep(how.delay)
         ds = event.dataset
         uid = str(ds.SOPInstanceUID)
         with lock:

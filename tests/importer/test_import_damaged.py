@@ -37,3 +37,25 @@ def test_each_flipped_instance_is_left_out_and_named(course_iso: Path, tmp_path:
         assert not result.complete
         assert len(assert_store_consistent(store)) == 10
         damaged.unlink()
+
+
+def test_damage_is_found_under_lowercase_names(course_extracted: Path, tmp_path: Path) -> None:
+    """A CD copied off a Linux mount (map=normal) has lowercase names; SHA256.TXT has not."""
+    copy = tmp_path / "copy"
+    for src in sorted(course_extracted.rglob("*")):
+        dst = copy / src.relative_to(course_extracted).as_posix().lower()
+        if src.is_dir():
+            dst.mkdir(parents=True, exist_ok=True)
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+    assert (copy / "sha256.txt").is_file()
+    victim = sorted(p for p in (copy / "pt000000").rglob("*") if p.is_file())[0]
+    _flip(victim, victim.stat().st_size - 3)
+    result = import_to_store(copy, tmp_path / "store")
+    left_out = [r for r in result.instances if r.outcome is not Outcome.IMPORTED]
+    assert [(r.file_id, r.outcome) for r in left_out] == [
+        (victim.relative_to(copy).as_posix(), Outcome.UNREADABLE)
+    ]
+    assert [f.code for f in left_out[0].findings] == ["V306"]
+    assert len(assert_store_consistent(tmp_path / "store")) == 10

@@ -52,6 +52,17 @@ class Orthanc:
         with urllib.request.urlopen(self.http + path, timeout=10) as resp:
             return json.load(resp)
 
+    def find(self, sop_instance_uid: str) -> list[str]:
+        """Orthanc's ids of the instances with this SOP Instance UID (its /tools/find)."""
+        query = {"Level": "Instance", "Query": {"SOPInstanceUID": sop_instance_uid}}
+        req = urllib.request.Request(
+            self.http + "/tools/find", data=json.dumps(query).encode(), method="POST"
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            got = json.load(resp)
+        assert isinstance(got, list)
+        return [str(i) for i in got]
+
     def stored(self) -> dict[str, str]:
         """SOP Instance UID -> SOP Class UID of every instance Orthanc holds."""
         ids = self.get("/instances")
@@ -98,6 +109,9 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
         # SOP classes only (RT ones are among them) and the uncompressed syntaxes 1.2.840.10008.1.*
         "UnknownSopClassAccepted": False,
         "AcceptedTransferSyntaxes": ["1.2.840.10008.1.*"],
+        # Not the default: a second C-STORE of a UID replaces the first, so a test can see
+        # from Orthanc's side which of two contents under one UID was sent last.
+        "OverwriteInstances": True,
     }
     cfg = root / "orthanc.json"
     cfg.write_text(json.dumps(config))
@@ -126,13 +140,13 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
         log.close()
 
 
-def _send(medium: Path, orthanc: Orthanc) -> dict[str, object]:
+def _send(medium: Path, orthanc: Orthanc, exit_code: int = 0) -> dict[str, object]:
     run = subprocess.run(
         [sys.executable, "-m", "mediakit", "import", str(medium),
          "--pacs", f"{orthanc.aet}@127.0.0.1:{orthanc.dicom_port}", "--json"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    assert run.returncode == 0, run.stderr + run.stdout[-2000:]
+    assert run.returncode == exit_code, run.stderr + run.stdout[-2000:]
     doc = json.loads(run.stdout)
     assert isinstance(doc, dict)
     return doc
@@ -173,3 +187,22 @@ def test_bare_implicit_export_lands_in_orthanc(tmp_path: Path, orthanc: Orthanc)
     again = _send(export, orthanc)  # resending is harmless: Orthanc keeps one copy
     assert again["summary"]["imported"] == 10  # type: ignore[index]
     assert len(orthanc.stored()) == before + 10
+
+
+def test_two_contents_under_one_uid_only_the_first_reaches_orthanc(
+    tmp_path: Path, orthanc: Orthanc
+) -> None:
+    """a/ is the course, b/ an edited RT Plan under the plan's UID: Orthanc holds a/'s plan."""
+    written = write_course(tmp_path / "m" / "a", seed=43, n_slices=2)
+    plan = pydicom.dcmread(next(p for p in written if p.name == "RP.photon.dcm"))
+    label = str(plan.RTPlanLabel)
+    plan.RTPlanLabel = "EDITED"
+    (tmp_path / "m" / "b").mkdir()
+    plan.save_as(tmp_path / "m" / "b" / "RP.photon.dcm")
+    doc = _send(tmp_path / "m", orthanc, exit_code=1)
+    codes = [f["code"] for f in doc["findings"]]  # type: ignore[attr-defined]
+    assert codes.count("I512") == 1
+    found = orthanc.find(str(plan.SOPInstanceUID))
+    assert len(found) == 1
+    tags = orthanc.get(f"/instances/{found[0]}/simplified-tags")
+    assert isinstance(tags, dict) and tags["RTPlanLabel"] == label != "EDITED"

@@ -7,6 +7,7 @@ fails, aborts or rejects on purpose and records what it really stored.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from mediakit.importer.plan import Candidate
 from mediakit.media import MediaFile
 from mediakit.part10 import EXPLICIT_VR_LE, IMPLICIT_VR_LE, read_header
 from tests.importer.scp import AET, Behaviour, flaky_scp
+from tests.importer.storecheck import sha256
 
 FAST = Settings(attempts=3, backoff=0.0, timeout=5.0)
 CT = "1.2.840.10008.5.1.4.1.1.2"
@@ -179,3 +181,128 @@ def test_more_than_128_contexts_are_split(tmp_path: Path) -> None:
     groups = list(batches(cands))
     assert [len({c.header.sop_class_uid for c in g}) for g in groups] == [MAX_CONTEXTS, 72]
     assert sum(len(g) for g in groups) == 300
+
+
+@pytest.mark.parametrize(
+    ("pacs", "said"),
+    [
+        ("A@nonexistent.invalid:104", "does not resolve"),
+        ("TOOLONGAETITLE123@127.0.0.1:104", "AE title"),
+        ("A@127.0.0.1:70000", "port 70000"),
+    ],
+)
+def test_bad_address_is_exit_2_before_the_medium_is_read(
+    tmp_path: Path, pacs: str, said: str
+) -> None:
+    """The medium named does not even exist: the address is what the one line is about."""
+    missing = tmp_path / "no-such-medium"
+    run = CliRunner().invoke(main, ["import", str(missing), "--pacs", pacs], catch_exceptions=False)
+    assert run.exit_code == 2
+    lines = run.output.strip().splitlines()
+    assert len(lines) == 1 and said in lines[0] and str(missing) not in lines[0], run.output
+
+
+def test_connection_reset_at_association_is_i509_with_retries(
+    mixed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OSError where the association is set up (a reset socket) is I509, not a crash."""
+    with flaky_scp() as (port, seen):
+        real = socket.socket.setsockopt
+
+        def reset(self: socket.socket, level: int, opt: int, *args: object) -> None:
+            if level == socket.IPPROTO_TCP and opt == socket.TCP_NODELAY:
+                raise ConnectionResetError(104, "Connection reset by peer")
+            real(self, level, opt, *args)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(socket.socket, "setsockopt", reset)
+        run = CliRunner().invoke(
+            main, ["import", str(mixed), "--pacs", f"{AET}@127.0.0.1:{port}", "--json"],
+            catch_exceptions=False,
+        )  # fmt: skip
+    assert run.exit_code == 1, run.output
+    doc = json.loads(run.stdout)
+    assert doc["summary"]["failed"] == 18 and not seen.stored
+    assert all(i["codes"] == ["I509"] for i in doc["instances"])
+    assert seen.connections == 3  # the bounded tries, then listed
+    i509 = [f for f in doc["findings"] if f["code"] == "I509"]
+    assert "Connection reset by peer" in i509[0]["message"]
+
+
+def test_oserror_from_associate_is_i509(mixed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def unreachable(*_args: object, **_kwargs: object) -> None:
+        calls.append(1)
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.setattr("pynetdicom.AE.associate", unreachable)
+    result = import_to_pacs(mixed, PacsAddress(AET, "127.0.0.1", 9), settings=FAST)
+    assert result.summary()["failed"] == 18 and len(calls) == FAST.attempts
+    assert all([f.code for f in r.findings] == ["I509"] for r in result.instances)
+    assert "Network is unreachable" in result.instances[0].findings[0].message
+
+
+def test_reset_while_storing_resumes_with_a_new_association(
+    mixed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynetdicom.association import Association
+
+    real = Association.send_c_store
+    calls = [0]
+
+    def flaky(self: Association, ds: object, *args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        if calls[0] == 4:
+            self.abort()
+            raise ConnectionResetError(104, "Connection reset by peer")
+        return real(self, ds, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Association, "send_c_store", flaky)
+    with flaky_scp() as (port, seen):
+        result = import_to_pacs(mixed, PacsAddress(AET, "127.0.0.1", port), settings=FAST)
+    assert result.complete and len(seen.stored) == 18 and seen.connections == 2
+    assert sorted(r.attempts for r in result.instances) == [1] * 17 + [2]
+
+
+def _doubled(root: Path) -> tuple[Path, str]:
+    """A medium holding each instance of a course twice or more, and the RT Plan's UID.
+
+    a/ the course; b/ a byte copy of a/; c/ the same datasets bare (Implicit VR, no File
+    Meta); d/ the photon plan again under its UID with another RT Plan Label.
+    """
+    written = write_course(root / "a", seed=61, n_slices=2)
+    shutil.copytree(root / "a", root / "b")
+    write_course(root / "c", seed=61, n_slices=2, quirks=["no_meta"])
+    plan = next(p for p in written if p.name == "RP.photon.dcm")
+    ds = pydicom.dcmread(plan)
+    ds.RTPlanLabel = "EDITED"
+    (root / "d").mkdir()
+    ds.save_as(root / "d" / "RP.photon.dcm")
+    return root, str(ds.SOPInstanceUID)
+
+
+def test_one_send_per_sop_instance_uid(tmp_path: Path) -> None:
+    medium, plan_uid = _doubled(tmp_path / "medium")
+    with flaky_scp() as (port, seen):
+        run = CliRunner().invoke(
+            main, ["import", str(medium), "--pacs", f"{AET}@127.0.0.1:{port}", "--json"],
+            catch_exceptions=False,
+        )  # fmt: skip
+    assert run.exit_code == 1  # the edited plan was not sent
+    assert set(seen.requests.values()) == {1} and len(seen.requests) == 9  # each UID once
+    doc = json.loads(run.stdout)
+    by_file = {i["file_id"]: i for i in doc["instances"]}
+    assert all(i["outcome"] == "imported" for f, i in by_file.items() if f.startswith("a/"))
+    same = [i for f, i in by_file.items() if f.startswith(("b/", "c/"))]
+    assert len(same) == 18 and all(i["outcome"] == "already_present" for i in same)
+    edited = by_file["d/RP.photon.dcm"]
+    assert edited["outcome"] == "conflict" and edited["codes"] == ["I512"]
+    assert edited["sop_instance_uid"] == plan_uid
+    assert doc["summary"]["imported"] == 9 and doc["summary"]["conflict"] == 1
+
+
+def test_sent_instances_carry_their_sha256(mixed: Path) -> None:
+    with flaky_scp() as (port, _seen):
+        result = import_to_pacs(mixed, PacsAddress(AET, "127.0.0.1", port), settings=FAST)
+    on_disk = {p.relative_to(mixed).as_posix(): sha256(p) for p in mixed.rglob("*.dcm")}
+    assert {r.file_id: r.sha256 for r in result.instances} == on_disk
