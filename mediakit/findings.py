@@ -332,6 +332,26 @@ def sort_key(f: Finding) -> tuple[tuple[str | int, ...], str, str]:
     return (_path_key(f.path), f.code, f.message)
 
 
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False)  # one encoder: dumps() makes one a call
+
+
+def compact_json(value: object) -> str:
+    """``value`` as one line of JSON, UTF-8 kept readable, by the C encoder."""
+    return _ENCODER.encode(value)
+
+
 def to_json(document: Mapping[str, object]) -> str:
-    """Serialise a report document: stable key order as given, UTF-8 kept readable."""
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    """Serialise a report document: stable key order as given, UTF-8 kept readable.
+
+    One top-level key a line, and one item a line in a top-level list (findings,
+    instances). Each piece is encoded without indent, by the C encoder:
+    an indented dump of 200,000 findings took 10 s, longer than finding them.
+    """
+    lines = []
+    for key, value in document.items():
+        if isinstance(value, list) and value:
+            items = ",\n    ".join(map(compact_json, value))
+            lines.append(f"  {compact_json(key)}: [\n    {items}\n  ]")
+        else:
+            lines.append(f"  {compact_json(key)}: {compact_json(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"

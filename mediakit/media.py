@@ -372,6 +372,9 @@ class Resolution:
     candidates: int = 0  # files the tolerant match found (more than one: F204)
 
 
+_DRIVE: Final = re.compile(r"[A-Za-z]:")
+
+
 def unsafe_file_id(file_id: Sequence[str]) -> str | None:
     """Why a File ID is not a plain relative path inside the medium, or None (PS3.10 §8.2)."""
     if not file_id:
@@ -385,7 +388,7 @@ def unsafe_file_id(file_id: Sequence[str]) -> str | None:
             return "NUL in a component"
         if "/" in c or "\\" in c:
             return "path separator inside a component"
-        if re.match(r"^[A-Za-z]:", c):
+        if _DRIVE.match(c):
             return "drive letter"
         if len(c) > 255:
             return "component longer than 255 characters"

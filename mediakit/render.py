@@ -7,14 +7,13 @@ never change meaning.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mediakit.check.listing import build_listing
 from mediakit.check.runner import Report
 from mediakit.check.snapshot import Snapshot
-from mediakit.findings import Finding, counts, has_errors, plural
+from mediakit.findings import Finding, compact_json, counts, has_errors, plural
 
 JSON_FORMAT = 1
 
@@ -73,15 +72,15 @@ def ls_doc(snap: Snapshot) -> dict[str, Any]:
 
 def _open(obj: dict[str, Any], key: str) -> str:
     """``{...all but key..., "key": [`` of a non-empty object (compact, the C encoder)."""
-    head = json.dumps({k: v for k, v in obj.items() if k != key}, ensure_ascii=False)
-    return f"{head[:-1]}, {json.dumps(key)}: ["
+    head = compact_json({k: v for k, v in obj.items() if k != key})
+    return f"{head[:-1]}, {compact_json(key)}: ["
 
 
 def ls_json(doc: dict[str, Any]) -> str:
     """The ``ls`` document as JSON, one instance a line.
 
     The same document :func:`~mediakit.findings.to_json` would give, but each item is
-    encoded by ``json.dumps`` without indent, which is the C encoder: one indented dump
+    encoded without indent, which is the C encoder: one indented dump
     of a 200k-record DICOMDIR's tree took longer than reading it (benchmarks/).
     """
     out = [_open(doc, "patients")]
@@ -91,11 +90,7 @@ def ls_json(doc: dict[str, Any]) -> str:
             out.append(("," if s_n else "") + "\n  " + _open(study, "series"))
             for se_n, series in enumerate(study["series"]):
                 out.append(("," if se_n else "") + "\n   " + _open(series, "instances"))
-                out.append(
-                    ",".join(
-                        "\n    " + json.dumps(i, ensure_ascii=False) for i in series["instances"]
-                    )
-                )
+                out.append(",".join("\n    " + compact_json(i) for i in series["instances"]))
                 out.append("]}")
             out.append("]}")
         out.append("]}")

@@ -9,18 +9,18 @@ recovered). Lines are flushed as they are written and fsynced when the log close
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mediakit.errors import InputError, os_reason
+from mediakit.findings import compact_json
 
 
 def now() -> str:
     """The current time in UTC, ISO 8601 with a 'Z', to the microsecond."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).isoformat(timespec="microseconds").removesuffix("+00:00") + "Z"
 
 
 class ImportLog:
@@ -43,7 +43,7 @@ class ImportLog:
         """Append one line: time, run, event, then the fields given (None values dropped)."""
         entry = {"time": now(), "run": self._run, "event": event}
         entry.update({k: v for k, v in fields.items() if v is not None and v != []})
-        self._fp.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self._fp.write(compact_json(entry) + "\n")
         self._fp.flush()
 
     def close(self) -> None:
