@@ -62,6 +62,11 @@ def damage(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
+def damaged_member(info: zipfile.ZipInfo, exc: BaseException) -> MediaError:
+    """The per-file error (V308) for a member zipfile could not open or read."""
+    return MediaError(f"{info.filename}: ZIP member damaged: {damage(exc)}", code="V308")
+
+
 def is_bomb(size: int, compressed: int) -> bool:
     """Whether ``size`` bytes inflated from ``compressed`` are a ZIP bomb (S405)."""
     return size > BOMB_SIZE and size > BOMB_RATIO * max(compressed, 1)
@@ -86,9 +91,7 @@ class ZipArchive:
         try:
             raw = self._zip.open(info)
         except DAMAGE as exc:
-            raise MediaError(
-                f"{info.filename}: ZIP member damaged: {damage(exc)}", code="V308"
-            ) from None
+            raise damaged_member(info, exc) from None
         return MemberStream(raw, info)
 
     def close(self) -> None:
@@ -118,9 +121,7 @@ class MemberStream(io.BufferedIOBase):
         try:
             data = self._raw.read(size)
         except DAMAGE as exc:
-            raise MediaError(
-                f"{self._info.filename}: ZIP member damaged: {damage(exc)}", code="V308"
-            ) from None
+            raise damaged_member(self._info, exc) from None
         self._guard()
         return data
 
@@ -136,9 +137,7 @@ class MemberStream(io.BufferedIOBase):
         try:
             pos = self._raw.seek(offset, whence)  # forward: inflates up to there
         except DAMAGE as exc:
-            raise MediaError(
-                f"{self._info.filename}: ZIP member damaged: {damage(exc)}", code="V308"
-            ) from None
+            raise damaged_member(self._info, exc) from None
         self._guard()
         return pos
 

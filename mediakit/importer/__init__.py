@@ -23,7 +23,7 @@ from mediakit.importer.plan import Plan, plan_import
 from mediakit.importer.result import ImportResult, InstanceResult, Interrupted, Outcome
 from mediakit.importer.rows import Source
 from mediakit.importer.scan import KEYWORDS, bare_datasets
-from mediakit.importer.store import open_store
+from mediakit.importer.store import Store, open_store
 from mediakit.media import FolderMedium, Medium, open_medium
 
 __all__ = [
@@ -106,28 +106,32 @@ def import_to_store(media: Path, store: Path, *, stages: Stages | None = None) -
                 st.finish()
             except KeyboardInterrupt:
                 stopped = Interrupted(tuple(results))
-                stopped.result = ImportResult(
-                    medium.label,
-                    medium.kind,
-                    source.volume_id,
-                    str(store),
-                    "store",
-                    tuple(results),
-                    (*plan.findings, *st.findings),
-                )
-                st.log.write("run-end", status="interrupted", **stopped.result.summary())
+                stopped.result = _ended(st, "interrupted", medium, source, store, results, plan)
                 raise stopped from None
-            done = ImportResult(
-                medium.label,
-                medium.kind,
-                source.volume_id,
-                str(store),
-                "store",
-                tuple(results),
-                (*plan.findings, *st.findings),
-            )
-            st.log.write("run-end", status="done", **done.summary())
-    return done
+            return _ended(st, "done", medium, source, store, results, plan)
+
+
+def _ended(
+    st: Store,
+    status: str,
+    medium: Medium,
+    source: Source,
+    store: Path,
+    results: list[InstanceResult],
+    plan: Plan,
+) -> ImportResult:
+    """The run's result, and its run-end line in the log."""
+    result = ImportResult(
+        medium.label,
+        medium.kind,
+        source.volume_id,
+        str(store),
+        "store",
+        tuple(results),
+        (*plan.findings, *st.findings),
+    )
+    st.log.write("run-end", status=status, **result.summary())
+    return result
 
 
 def import_to_pacs(
