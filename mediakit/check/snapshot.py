@@ -81,19 +81,19 @@ class Snapshot:
     def expected_sha256(self, file: MediaFile) -> str | None:
         """The manifest's SHA-256 for ``file``, or None when it lists no such file.
 
-        Names are compared case-insensitively, as the File IDs they are (PS3.10 §8.5:
-        uppercase only): a CD copied off a Linux mount (``map=normal``) has lowercase names.
+        A manifest name names the file it was resolved to (``located``): as Referenced File
+        IDs are, case- and ';1'-insensitively, since a CD copied off a Linux mount
+        (``map=normal``) has lowercase names (PS3.10 §8.5: uppercase only).
         """
         if self.expected is None:
             return None
-        fid = "/".join(file.parts)
-        if (exact := self.expected.get(fid)) is not None:
+        if (exact := self.expected.get("/".join(file.parts))) is not None:
             return exact
-        folded = self.derived.get("expected_casefold")
-        if not isinstance(folded, dict):
-            folded = {k.casefold(): v for k, v in self.expected.items()}
-            self.derived["expected_casefold"] = folded
-        got = folded.get(fid.casefold())
+        by_file = self.derived.get("expected_by_file")
+        if not isinstance(by_file, dict):
+            by_file = {f.parts: self.expected[n] for n, f in self.located.items() if f is not None}
+            self.derived["expected_by_file"] = by_file
+        got = by_file.get(file.parts)
         return str(got) if got is not None else None
 
 
