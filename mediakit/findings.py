@@ -320,11 +320,10 @@ _NUMBERS: Final = re.compile(r"(0x[0-9a-fA-F]+|[0-9]+)")
 def _path_key(path: str) -> tuple[str | int, ...]:
     """A path with its numbers (decimal, or hex offsets as in ``DICOMDIR@0x1a2c``) compared
     as numbers: ``@0x9ff`` before ``@0x1a2c``, ``IM2`` before ``IM10``."""
-    parts = _NUMBERS.split(path)  # text at even positions, numbers at odd ones
-    return tuple(
-        p if n % 2 == 0 else int(p, 16) if p[:2] in ("0x", "0X") else int(p)
-        for n, p in enumerate(parts)
-    )
+    texts = _NUMBERS.split(path)  # text at even positions, numbers at odd ones
+    parts: list[str | int] = list(texts)
+    parts[1::2] = [int(p, 16) if p[1:2] == "x" else int(p) for p in texts[1::2]]
+    return tuple(parts)
 
 
 def sort_key(f: Finding) -> tuple[tuple[str | int, ...], str, str]:

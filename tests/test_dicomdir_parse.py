@@ -156,6 +156,27 @@ def test_pydicom_variants_decode_the_same_keys() -> None:
         assert names(name) == reference, name
 
 
+@pytest.mark.parametrize("name", ["DICOMDIR", "DICOMDIR-implicit", "DICOMDIR-bigEnd"])
+def test_keys_are_datasets_as_pydicom_makes_them(name: str) -> None:
+    """parse._keys skips Dataset.__init__: every attribute it sets must be there, equal,
+    and no container may be shared between two records (checked on the installed pydicom)."""
+    records = parse_dicomdir(pydicom_file(name).read_bytes()).records
+    for rec in records:
+        ds = rec.keys
+        made = Dataset(ds._dict)
+        made.set_original_encoding(*ds.original_encoding, ds.original_character_set)
+        assert vars(ds).keys() == vars(made).keys()
+        assert all(getattr(ds, a) == getattr(made, a) for a in vars(made) if a != "_dict")
+        assert ds.original_encoding == (name == "DICOMDIR-implicit", name != "DICOMDIR-bigEnd")
+    first, second = records[0].keys, records[1].keys
+    for attr, value in vars(first).items():
+        if isinstance(value, (dict, list, set)):
+            assert value is not getattr(second, attr), attr
+    first.private_block(0x0009, "MEDIAKIT TEST", create=True)
+    assert second._private_blocks == {}
+    assert str(records[0].keys.PatientName) == str(Dataset(records[0].keys._dict).PatientName)
+
+
 @pytest.mark.skipif(not QA_CT.is_dir(), reason="shared dcm_qa_ct test data not present")
 def test_vendor_dicomdir_with_445_records() -> None:
     parsed = parse_dicomdir((QA_CT / "DICOMDIR").read_bytes())
