@@ -46,9 +46,9 @@ def _tag(kw: str) -> BaseTag:
     return tag
 
 
-def _has_value(keys: Dataset, kw: str) -> bool:
+def _has_value(rec: Record, kw: str) -> bool:
     """A key with a value (a sequence with items), judged without decoding raw values."""
-    elem = keys.get_item(_tag(kw))
+    elem = rec.get_item(_tag(kw))
     if elem is None or elem.value is None:
         return False
     if isinstance(elem, RawDataElement):  # text is padded with spaces or NULs; numbers are not
@@ -91,12 +91,12 @@ def d109_required_keys(snap: Snapshot, profile: Profile) -> Iterator[Finding]:
             continue  # cut short: D102 says so; its missing keys are not its own fault
         keys = profile.keys_for(rec.record_type)
         for kw in keys.type1:
-            if not _has_value(rec.keys, kw):
+            if not _has_value(rec, kw):
                 yield finding(
                     "D109", where(rec), f"{rec.record_type} {kw} (Type 1) empty or absent"
                 )
         for kw in keys.type2:
-            if rec.keys.get_item(_tag(kw)) is None:
+            if rec.get_item(_tag(kw)) is None:
                 yield finding("D109", where(rec), f"{rec.record_type} {kw} (Type 2) absent")
 
 
@@ -282,7 +282,7 @@ def d124_keys_match_files(snap: Snapshot, profile: Profile) -> Iterator[Finding]
             known = texts[id(node)] = {
                 kw: _text(node, kw)
                 for kw in kws
-                if kw != "SpecificCharacterSet" and node.keys.get_item(_tag(kw)) is not None
+                if kw != "SpecificCharacterSet" and node.get_item(_tag(kw)) is not None
             }
         return known
 

@@ -45,20 +45,21 @@ Parent = Callable[[Record], Record | None]
 _Study = tuple[list[Dataset | None], list["_Group"]]
 
 
-def text(ds: Dataset | None, kw: str) -> str:
-    """A key's value as text, '' when absent, empty or a sequence.
+def text(keys: Dataset | Record | None, kw: str) -> str:
+    """A key's value (of a header, or a record's) as text, '' when absent, empty or a sequence.
 
     A value still raw in an ASCII VR (numbers, codes, UIDs, dates) is decoded here:
-    pydicom's conversion and validation of 200k Instance Numbers cost more than the rest.
+    pydicom's conversion and validation of 200k Instance Numbers cost more than the rest,
+    and a record's keys are then never made a Dataset (:class:`Record`).
     """
     tag = keyword_tag(kw)
-    elem = ds.get_item(tag) if ds is not None and tag is not None else None
+    elem = keys.get_item(tag) if keys is not None and tag is not None else None
     if elem is None or elem.value is None:
         return ""
     if isinstance(elem, RawDataElement) and elem.VR in _ASCII_VRS:
         return bytes(elem.value).decode("ascii", "replace").strip(" \0")
-    assert ds is not None and tag is not None
-    elem = ds[tag]
+    assert keys is not None and tag is not None
+    elem = (keys.keys if isinstance(keys, Record) else keys)[tag]
     return "" if elem.value is None or elem.VR == "SQ" else str(elem.value).strip()
 
 
@@ -158,12 +159,13 @@ class _Builder:
         group.leaves.append(leaf)
         self.found_by[leaf["found_by"]] += 1
 
-    def rt(self, where: str, ds: Dataset, uid: str, sop_class: str) -> Any:
+    def rt(self, where: str, keys: Dataset | Record, uid: str, sop_class: str) -> Any:
         """The leaf's ``rt`` object: the RT summary of the file (or of its record), else None."""
         node = self.graph.nodes.get(uid)
         if node is None or node.where != where:
-            if (sop_class or text(ds, "SOPClassUID")) not in rt_table().kinds:
+            if (sop_class or text(keys, "SOPClassUID")) not in rt_table().kinds:
                 return None  # not an RT object: no node to make (a 200k-record DICOMDIR of CT)
+            ds = keys.keys if isinstance(keys, Record) else keys
             node = node_of(where, ds, uid=uid, sop_class_uid=sop_class)
         return summarise(node, self.graph) if node is not None else None
 
@@ -193,7 +195,7 @@ def _level_records(snap: Snapshot) -> list[dict[str, Record]]:
     for rec in snap.directory.records if snap.directory is not None else ():
         if rec.record_type in LEVELS:
             i = LEVELS.index(rec.record_type)
-            if value := text(rec.keys, _IDS[i]):
+            if value := text(rec, _IDS[i]):
                 found[i].setdefault(value, rec)
     return found
 
@@ -218,13 +220,12 @@ def build_listing(snap: Snapshot, graph: Graph | None = None) -> Listing:
                 "present": facts is not None,
                 "sop_class_uid": rec.sop_class_uid,
                 "sop_instance_uid": rec.sop_instance_uid,
-                "instance_number": text(rec.keys, "InstanceNumber")
-                or text(header, "InstanceNumber"),
+                "instance_number": text(rec, "InstanceNumber") or text(header, "InstanceNumber"),
                 "found_by": how,
                 "placement": "tree",
                 "rt": out.rt(
                     where,
-                    header if header is not None else rec.keys,
+                    header if header is not None else rec,
                     rec.sop_instance_uid or "",
                     rec.sop_class_uid or "",
                 ),

@@ -23,7 +23,7 @@ import warnings
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from typing import Any, Final, Literal
 
 from pydicom.charset import convert_encodings, default_encoding
@@ -33,7 +33,7 @@ from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 from pydicom.valuerep import VR
 
-from mediakit.dicomdir.model import IN_USE, MEDIA_STORAGE_DIRECTORY, Record
+from mediakit.dicomdir.model import IN_USE, MEDIA_STORAGE_DIRECTORY, Elements, Record
 from mediakit.dicomdir.order import from_order
 from mediakit.errors import InternalError
 from mediakit.findings import Finding, finding
@@ -132,6 +132,7 @@ class _Scanner:
         self._u32 = struct.Struct(f"{e}L").unpack_from
         self.item_bytes = struct.pack(f"{e}HH", 0xFFFE, 0xE000)
         self.keys = 0  # key elements of the records read so far (KEY_LIMIT)
+        self.make_keys = partial(_keys, implicit=implicit, little=little)
 
     def report(self, pos: int, detail: str) -> None:
         """A D102 finding for damage at pos."""
@@ -416,10 +417,7 @@ def _blank(
     return state, tuple(k for k, v in state.items() if type(v) in (dict, list, set))
 
 
-def _keys(
-    elements: dict[BaseTag, DataElement | RawDataElement], implicit: bool, little: bool,
-    encodings: tuple[str, ...],
-) -> Dataset:  # fmt: skip
+def _keys(elements: Elements, implicit: bool, little: bool) -> Dataset:
     """A record's keys as a Dataset of raw elements, as ``Dataset(elements)`` and
     ``set_original_encoding`` would make it, without running them per record.
 
@@ -427,10 +425,13 @@ def _keys(
     200,000-record DICOMDIR that was 1.3 s of every command. This copies the attributes
     of an empty dataset made once per encoding instead; the containers among them are
     copied, so no two records share one (tests/test_dicomdir_parse.py compares the two).
+    The record's character set was checked by :func:`_record`.
     """
+    charset = elements.get(_CHARSET)
+    encodings = _encodings(charset.value) if charset is not None and charset.value else None
     ds: Dataset = object.__new__(Dataset)
     state = ds.__dict__
-    blank, containers = _blank(implicit, little, encodings)
+    blank, containers = _blank(implicit, little, encodings or _DEFAULT_ENCODINGS)
     state.update(blank)
     for name in containers:
         state[name] = blank[name].copy()
@@ -442,14 +443,14 @@ def _record(item: _Item, s: _Scanner) -> tuple[Record, int, int]:
     """The model record for an item, with its next and lower-level offsets (0: none)."""
     g, order = item.group4, s.order
     charset = item.keys.get(_CHARSET)
-    encodings = _encodings(charset.value) if charset is not None and charset.value else None
-    if charset is not None and charset.value and encodings is None:  # pydicom would raise
+    if charset is not None and charset.value and _encodings(charset.value) is None:
         s.report(item.offset, f"(0008,0005) {_text(charset.value)!r} unusable: dropped")
-        del item.keys[_CHARSET]
+        del item.keys[_CHARSET]  # pydicom would raise on decoding any text
     related = g.get(0x0004151A)
     rec = Record(
         record_type=_text(g.get(0x00041430)),
-        keys=_keys(item.keys, s.implicit, s.little, encodings or _DEFAULT_ENCODINGS),
+        elements=item.keys,
+        make_keys=s.make_keys,
         file_id=_split(g.get(0x00041500)),
         sop_class_uid=_text(g.get(0x00041510)) or None,
         sop_instance_uid=_text(g.get(0x00041511)) or None,

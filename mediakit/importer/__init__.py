@@ -86,15 +86,19 @@ def import_to_store(media: Path, store: Path, *, stages: Stages | None = None) -
             st.log.write(
                 "run-start", medium=medium.label, kind=medium.kind, volume_id=source.volume_id
             )
-            for r in plan.results:
-                st.log.write(
+            st.log.write_all(
+                (
                     r.outcome.value,
-                    file_id=r.file_id,
-                    sop_instance_uid=r.sop_instance_uid or None,
-                    codes=[f.code for f in r.findings],
-                    detail=[f.message for f in r.findings],
+                    {
+                        "file_id": r.file_id,
+                        "sop_instance_uid": r.sop_instance_uid or None,
+                        "codes": [f.code for f in r.findings],
+                        "detail": [f.message for f in r.findings],
+                    },
                 )
-                results.append(r)
+                for r in plan.results
+            )
+            results.extend(plan.results)
             try:
                 progress = _stage(stages, "copying")
                 for n, cand in enumerate(plan.candidates, 1):

@@ -3,13 +3,15 @@
 The index is the truth about what is stored; the log says why: each run's start
 and end, every instance imported, already present, in conflict, unreadable or
 refused, and every repair of the store (temporaries removed, rows dropped, files
-recovered). Lines are flushed as they are written and fsynced when the log closes.
+recovered). Lines are flushed as they are written (the outcomes decided before any copying,
+at once) and fsynced when the log closes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,9 +43,17 @@ class ImportLog:
 
     def write(self, event: str, **fields: Any) -> None:
         """Append one line: time, run, event, then the fields given (None values dropped)."""
-        entry = {"time": now(), "run": self._run, "event": event}
-        entry.update({k: v for k, v in fields.items() if v is not None and v != []})
-        self._fp.write(compact_json(entry) + "\n")
+        self.write_all([(event, fields)])
+
+    def write_all(self, events: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+        """Append a line for each (event, fields), all at one time, flushed once at the end:
+        the outcomes decided before any copying (a medium of 200,000 absent files flushed
+        200,000 times, a tenth of the import)."""
+        at = now()
+        for event, fields in events:
+            entry = {"time": at, "run": self._run, "event": event}
+            entry.update({k: v for k, v in fields.items() if v is not None and v != []})
+            self._fp.write(compact_json(entry) + "\n")
         self._fp.flush()
 
     def close(self) -> None:
