@@ -9,7 +9,7 @@ tag starts in the file, PS3.3 F.3.2.2).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -22,8 +22,8 @@ __all__ = ["IN_USE", "MEDIA_STORAGE_DIRECTORY", "Record", "walk_all"]
 IN_USE = 0xFFFF  # Record In-use Flag (0004,1410): write FFFFH, never 0000H
 
 
-# A record's key elements as read, before a Dataset is made of them (see Record.get_item)
-Elements = Mapping[BaseTag, DataElement | RawDataElement]
+# A record's key elements as read; its Dataset, when made, holds this very dict (Record.keys)
+Elements = dict[BaseTag, DataElement | RawDataElement]
 
 
 class Record:

@@ -24,7 +24,7 @@ from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, partial
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from pydicom.charset import convert_encodings, default_encoding
 from pydicom.datadict import dictionary_VR
@@ -55,7 +55,6 @@ _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _LONG_VRS: Final = frozenset(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())  # PS3.5 7.1.2
 _PIXEL_DATA: Final = 0x7FE00010
 _CHARSET: Final = BaseTag(0x00080005)
-_DEFAULT_ENCODINGS: Final = (default_encoding,)
 # Bytes per value of the binary VRs: pydicom raises on reading a value of another length
 _VALUE_SIZES: Final[dict[str | None, int]] = {
     "US": 2, "SS": 2, "UL": 4, "SL": 4, "FL": 4, "AT": 4, "FD": 8, "SV": 8, "UV": 8,
@@ -404,38 +403,13 @@ def _number(raw: bytes | None, size: int, order: Literal["little", "big"]) -> in
     return int.from_bytes(raw[:size], order) if raw is not None and len(raw) >= size else None
 
 
-@cache
-def _blank(
-    implicit: bool, little: bool, encodings: tuple[str, ...]
-) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The attributes of an empty Dataset read in this encoding, as Dataset.__init__ sets
-    them, and which of them are containers. From a real Dataset, so they follow the
-    installed pydicom; see :func:`_keys`."""
-    ds = Dataset()
-    ds.set_original_encoding(implicit, little, list(encodings))
-    state = dict(ds.__dict__)
-    return state, tuple(k for k, v in state.items() if type(v) in (dict, list, set))
-
-
 def _keys(elements: Elements, implicit: bool, little: bool) -> Dataset:
-    """A record's keys as a Dataset of raw elements, as ``Dataset(elements)`` and
-    ``set_original_encoding`` would make it, without running them per record.
-
-    Dataset.__init__ passes each of its attributes through Dataset.__setattr__: for a
-    200,000-record DICOMDIR that was 1.3 s of every command. This copies the attributes
-    of an empty dataset made once per encoding instead; the containers among them are
-    copied, so no two records share one (tests/test_dicomdir_parse.py compares the two).
-    The record's character set was checked by :func:`_record`.
-    """
+    """A record's keys as a Dataset of the raw elements, decoded in its character set
+    (checked by :func:`_record`); made when first used (:attr:`Record.keys`)."""
     charset = elements.get(_CHARSET)
     encodings = _encodings(charset.value) if charset is not None and charset.value else None
-    ds: Dataset = object.__new__(Dataset)
-    state = ds.__dict__
-    blank, containers = _blank(implicit, little, encodings or _DEFAULT_ENCODINGS)
-    state.update(blank)
-    for name in containers:
-        state[name] = blank[name].copy()
-    state["_dict"] = elements
+    ds = Dataset(elements)
+    ds.set_original_encoding(implicit, little, list(encodings or (default_encoding,)))
     return ds
 
 
@@ -446,7 +420,6 @@ def _record(item: _Item, s: _Scanner) -> tuple[Record, int, int]:
     if charset is not None and charset.value and _encodings(charset.value) is None:
         s.report(item.offset, f"(0008,0005) {_text(charset.value)!r} unusable: dropped")
         del item.keys[_CHARSET]  # pydicom would raise on decoding any text
-    related = g.get(0x0004151A)
     rec = Record(
         record_type=_text(g.get(0x00041430)),
         elements=item.keys,
@@ -455,7 +428,7 @@ def _record(item: _Item, s: _Scanner) -> tuple[Record, int, int]:
         sop_class_uid=_text(g.get(0x00041510)) or None,
         sop_instance_uid=_text(g.get(0x00041511)) or None,
         transfer_syntax=_text(g.get(0x00041512)) or None,
-        related_general_sop_class=(_split(related) or ()) if related else (),
+        related_general_sop_class=_split(g.get(0x0004151A)) or (),
         private_record_uid=_text(g.get(0x00041432)) or None,
         offset=item.offset,
         # Values other than 0000H read as FFFFH (PS3.3 F.3.2.2)
