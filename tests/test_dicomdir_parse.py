@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 import struct
 import time
@@ -183,6 +184,15 @@ def test_keys_are_made_when_first_used(name: str) -> None:
     assert other.get_item(0x00100010) is None and len(other.keys) == 0
     with pytest.raises(TypeError):
         Record("PATIENT", elements={})
+
+
+def test_copies_of_a_record_share_its_keys_and_each_can_make_them() -> None:
+    """copy.copy of a parsed record (as the corpus cases do) shares its elements: the
+    first Dataset made decodes the character set in place; the next must still work."""
+    original = parse_dicomdir(pydicom_file("DICOMDIR").read_bytes()).records[0]
+    copy_ = copy.copy(original)
+    assert str(original.keys.SpecificCharacterSet) == "ISO_IR 100"
+    assert str(copy_.keys.PatientName) == "Doe^Archibald"
 
 
 @pytest.mark.skipif(not QA_CT.is_dir(), reason="shared dcm_qa_ct test data not present")

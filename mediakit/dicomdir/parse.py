@@ -407,7 +407,10 @@ def _keys(elements: Elements, implicit: bool, little: bool) -> Dataset:
     """A record's keys as a Dataset of the raw elements, decoded in its character set
     (checked by :func:`_record`); made when first used (:attr:`Record.keys`)."""
     charset = elements.get(_CHARSET)
-    encodings = _encodings(charset.value) if charset is not None and charset.value else None
+    value = charset.value if charset is not None else None
+    if value and not isinstance(value, bytes):  # decoded already: a copy's Dataset shares it
+        value = "\\".join([value] if isinstance(value, str) else value).encode("latin-1")
+    encodings = _encodings(value) if value else None
     ds = Dataset(elements)
     ds.set_original_encoding(implicit, little, list(encodings or (default_encoding,)))
     return ds
