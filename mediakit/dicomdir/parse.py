@@ -232,7 +232,7 @@ class _Scanner:
             rec.complete, limit = False, None
         inner, p, data = bound if limit is None else limit, vpos, self.data
         group4, keys, header, sizes = rec.group4, rec.keys, self.header, _VALUE_SIZES
-        implicit, little, item_bytes = self.implicit, self.little, self.item_bytes
+        implicit, little = self.implicit, self.little
         ordinary = self.ordinary if not implicit and little else None
         try:
             while limit is None or p < limit:
@@ -241,12 +241,8 @@ class _Scanner:
                 tag, vr, length, start = header(p, inner)
                 group, end = tag >> 16, start + length
                 nesting: int | None = 0
-                # Walked: undefined lengths, delimiters and items, and values that hold items
                 walked = (
-                    length == _UNDEFINED
-                    or group == 0xFFFE
-                    or vr == "SQ"
-                    or (vr is None and length >= 8 and data[start : start + 4] == item_bytes)
+                    length == _UNDEFINED or group == 0xFFFE or self.is_sequence(vr, length, start)
                 )
                 if walked:
                     if tag == _ITEM_END:
