@@ -38,6 +38,7 @@ from pydicom.valuerep import VR
 
 from mediakit import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from mediakit.errors import DamagedFileError, InputError, MediaError
+from mediakit.headerframe import frame
 from mediakit.headerlimits import header_too_big
 
 IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
@@ -319,17 +320,11 @@ def _header(
                 f"(0002,0000) group length {declared} but group 0002 is "
                 f"{dataset_offset - 144} bytes"
             )
-    if why := header_too_big(fp, dataset_offset, size, *encoding, syntax == DEFLATED_LE):
-        raise DamagedFileError(where, "P106", why)
-    fp.seek(0)
-    try:
-        ds = _parse(fp, where)
-    except InputError:  # pydicom gives up on a cut it cannot step over: say where it is
-        if syntax != DEFLATED_LE:  # a deflated dataset's bytes are not elements
-            where_cut = _truncation(fp, dataset_offset, size, *encoding)
-            if where_cut is not None:
-                raise DamagedFileError(where, "P109", where_cut) from None
-        raise
+    framed = frame(fp, size, dataset_offset) if preamble != "absent" else None
+    if framed is not None:  # the common case, framed in memory as pydicom frames it
+        ds, checked_to = framed.dataset, framed.stop
+    else:
+        ds, checked_to = _parse_bounded(fp, dataset_offset, size, encoding, syntax, where)
     meta = _meta_values(ds.file_meta)
     if preamble != "absent":
         problems.extend(f"{kw} missing" for kw in _REQUIRED_META if not meta.get(kw))
@@ -356,7 +351,7 @@ def _header(
                 continue
     truncated = None
     if ts != DEFLATED_LE:  # a deflated dataset's bytes are not elements
-        truncated = _truncation(fp, dataset_offset, size, *ds.original_encoding)
+        truncated = _truncation(fp, checked_to, size, *ds.original_encoding)
     return Header(
         truncated=truncated,
         size=size,
@@ -371,6 +366,32 @@ def _header(
         sop_instance_uid=_text(ds.get("SOPInstanceUID", "")),
         keys=keys,
     )
+
+
+def _parse_bounded(
+    fp: BinaryIO,
+    dataset_offset: int,
+    size: int,
+    encoding: tuple[bool, bool],
+    syntax: str,
+    where: str,
+) -> tuple[Dataset, int]:
+    """pydicom's reading of any header, within the header limits; and where to check lengths from.
+
+    Raises DamagedFileError for a header past the limits (P106) and for a file cut
+    where pydicom cannot step over it (P109); InputError for anything else it cannot read.
+    """
+    if why := header_too_big(fp, dataset_offset, size, *encoding, syntax == DEFLATED_LE):
+        raise DamagedFileError(where, "P106", why)
+    fp.seek(0)
+    try:
+        return _parse(fp, where), dataset_offset
+    except InputError:  # pydicom gives up on a cut it cannot step over: say where it is
+        if syntax != DEFLATED_LE:  # a deflated dataset's bytes are not elements
+            where_cut = _truncation(fp, dataset_offset, size, *encoding)
+            if where_cut is not None:
+                raise DamagedFileError(where, "P109", where_cut) from None
+        raise
 
 
 def _truncation(

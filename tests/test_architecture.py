@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mediakit"
 FOUNDATION = {"errors", "findings", "profiles", "_types"}
 FORMATS = {
     "part10",
+    "headerframe",
     "headerlimits",
     "iso",
     "rt",
@@ -28,7 +29,8 @@ ALLOWED: dict[str, set[str]] = {
     "_types": set(),
     "findings": {"errors"},
     "profiles": {"errors", "findings"},
-    "part10": FOUNDATION | {"headerlimits"},
+    "part10": FOUNDATION | {"headerframe", "headerlimits"},
+    "headerframe": FOUNDATION | {"headerlimits"},  # frames only what the limits cannot stop
     "headerlimits": FOUNDATION,
     "iso": FOUNDATION,
     "rt": FOUNDATION,
