@@ -65,6 +65,25 @@ _IMPLICIT: Final = struct.Struct("<HHL").unpack_from
 _U32: Final = struct.Struct("<L").unpack_from
 
 
+_TAGS: dict[int, BaseTag] = {}
+_TAGS_LIMIT: Final = 1 << 16  # distinct tags kept (a hostile file may bring many more)
+
+
+def tag_of(value: int) -> BaseTag:
+    """The one BaseTag object kept for a tag value (a new one past :data:`_TAGS_LIMIT`).
+
+    pydicom's dictionaries are keyed by BaseTag, whose ``__eq__`` is Python: a
+    lookup by an equal but distinct object calls it, a lookup by the same object
+    does not. The tags framed here and the tags part10 asks for are the same objects.
+    """
+    known = _TAGS.get(value)
+    if known is None:
+        known = BaseTag(value)
+        if len(_TAGS) < _TAGS_LIMIT:
+            _TAGS[value] = known
+    return known
+
+
 @dataclass(frozen=True, slots=True)
 class Framed:
     """A header as pydicom would have read it, and where its top level stopped.
@@ -147,7 +166,7 @@ def _file_meta(data: bytes, end: int) -> FileMetaDataset:
         tag, vr, length, vpos = _explicit(data, pos)
         if tag >> 16 != 0x0002 or length == _UNDEFINED:
             raise _Other
-        elements[BaseTag(tag)] = _raw(data, tag, vr, length, vpos, False)
+        elements[tag_of(tag)] = _raw(data, tag, vr, length, vpos, False)
         pos = vpos + length
     if pos != end or not elements:
         raise _Other
@@ -179,7 +198,7 @@ def _raw(
     if vpos + length > len(data):
         raise _More
     value = data[vpos : vpos + length] if length else empty_value_for_VR(vr, raw=True)
-    return RawDataElement(BaseTag(tag), vr, length, value, vpos, implicit, True)  # type: ignore[arg-type]
+    return RawDataElement(tag_of(tag), vr, length, value, vpos, implicit, True)  # type: ignore[arg-type]
 
 
 def _top_level(
@@ -201,9 +220,9 @@ def _top_level(
         if tag >> 16 in (0x0000, 0x0002, 0xFFFE):
             raise _Other  # Command Set or File Meta elements in the dataset; an item
         if length == _UNDEFINED:
-            elements[BaseTag(tag)], pos = _sequence(data, size, tag, vr, vpos, implicit, encoding)
+            elements[tag_of(tag)], pos = _sequence(data, size, tag, vr, vpos, implicit, encoding)
             continue
-        elements[BaseTag(tag)] = raw = _raw(data, tag, vr, length, vpos, implicit)
+        elements[tag_of(tag)] = raw = _raw(data, tag, vr, length, vpos, implicit)
         if tag == _CHARSET:  # as the generator decodes the items of later sequences
             encoding = convert_encodings(convert_string(raw.value or b"", True))
         pos = vpos + length
@@ -232,4 +251,4 @@ def _sequence(
         raise (_Other if len(data) == size else _More) from None
     if len(data) < size and fp.tell() + 8 > len(data):
         raise _More  # it may have ended where the bytes read end, not where the file does
-    return DataElement(BaseTag(tag), "SQ", seq, vpos, is_undefined_length=True), fp.tell()
+    return DataElement(tag_of(tag), "SQ", seq, vpos, is_undefined_length=True), fp.tell()

@@ -14,7 +14,6 @@ content is never changed.
 from __future__ import annotations
 
 import array
-import copy
 import hashlib
 import re
 import struct
@@ -38,7 +37,7 @@ from pydicom.valuerep import VR
 
 from mediakit import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from mediakit.errors import DamagedFileError, InputError, MediaError
-from mediakit.headerframe import frame
+from mediakit.headerframe import frame, tag_of
 from mediakit.headerlimits import header_too_big
 
 IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
@@ -337,8 +336,8 @@ def _header(
         ts = encoded
     # keys(), not the elements: iterating a Dataset reads deferred values, which a stream
     # (an ISO extent) cannot re-open by name.
-    group2 = any(tag.group == 0x0002 for tag in ds.keys())  # noqa: SIM118
-    keys = Dataset()
+    group2 = any(tag >> 16 == 0x0002 for tag in ds.keys())  # noqa: SIM118
+    wanted: dict[BaseTag, DataElement | RawDataElement] = {}  # public tags, as __setitem__ puts
     present = ds.keys()
     charset = _charset_key(ds.original_character_set)
     with warnings.catch_warnings():
@@ -346,9 +345,10 @@ def _header(
         for tag in _wanted_tags(tuple(keywords)):
             try:
                 if tag in present:
-                    keys[tag] = _converted(ds, tag, charset)
+                    wanted[tag] = _converted(ds, tag, charset)
             except Exception:  # a value pydicom cannot convert is absent for our purposes
                 continue
+    keys = Dataset(wanted)
     truncated = None
     if ts != DEFLATED_LE:  # a deflated dataset's bytes are not elements
         truncated = _truncation(fp, checked_to, size, *ds.original_encoding)
@@ -444,7 +444,8 @@ def _wanted_tags(keywords: tuple[str, ...]) -> tuple[BaseTag, ...]:
     Keywords pydicom does not know are never present, as ``kw in ds`` found them.
     """
     tags = (tag_for_keyword(kw) for kw in (*keywords, "SpecificCharacterSet"))
-    return tuple(BaseTag(t) for t in dict.fromkeys(t for t in tags if t is not None))
+    found = (tag_of(t) for t in dict.fromkeys(t for t in tags if t is not None))
+    return tuple(t for t in found if not t.is_private)
 
 
 # Converted values by exactly what their conversion depends on (see _converted).
@@ -492,7 +493,8 @@ def _converted(ds: Dataset, tag: BaseTag, charset: object) -> DataElement:
             _MEMO.clear()
         known = _MEMO[key] = ds[tag]  # pydicom converts it, exactly as without the memo
         return known
-    elem = copy.copy(known)
+    elem = DataElement.__new__(DataElement)  # copy.copy(known), without its generic protocol
+    elem.__dict__.update(known.__dict__)
     elem.file_tell = raw.value_tell
     return elem
 

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
@@ -23,6 +24,8 @@ def raw(ds: Dataset, kw: str) -> Any:
     tag = keyword_tag(kw)
     if tag is None or tag not in ds:  # an unknown keyword is never in a dataset
         return None
+    if isinstance(elem := ds.get_item(tag), DataElement):
+        return elem.value  # decoded already (header keys are): nothing to warn about or fail
     with warnings.catch_warnings():  # pydicom warns about invalid values as it decodes them
         warnings.simplefilter("ignore")
         try:
