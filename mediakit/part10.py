@@ -2,8 +2,9 @@
 
 :func:`read_header` reads a file up to its pixel data and returns a
 :class:`Header`: how it is encoded (preamble, File Meta, transfer syntax) and
-the few attributes the DICOMDIR and the checks need. It never loads pixel data
-and never trusts a declared length beyond the file's size.
+the few attributes the DICOMDIR and the checks need. It never decodes pixel
+data (at most the bytes a header is framed from, ``headerframe``, are read past
+its start), and never trusts a declared length beyond the file's size.
 
 :func:`write_part10` writes a conformant Part 10 file for a profile: the bytes
 are copied verbatim when the file already conforms, and re-encoded otherwise
@@ -473,9 +474,31 @@ def _converted(ds: Dataset, tag: BaseTag, charset: object) -> DataElement:
     UN nor binary nor ambiguous, converts the same whatever surrounds it: its tag,
     VR, byte order, bytes and the dataset's character set decide the result. Such
     a result is kept and copied (with the position of this file's value); anything
-    else goes through pydicom every time. Header keys are never modified, so the
-    copies may share their values.
+    else goes through pydicom every time. The elements of a sequence's items are
+    converted the same way (the items of one structure set repeat their SOP Class
+    UIDs). Header keys are never modified, so the copies may share their values.
     """
+    elem = _convert_one(ds, tag, charset)
+    stack = list(elem.value) if elem.VR == "SQ" else []
+    while stack:  # as _load, with the memo
+        item = stack.pop()
+        if not (item_charset := item.original_character_set):
+            for nested in item:  # pydicom decodes it in a character set of its own choosing
+                if nested.VR == "SQ":
+                    stack.extend(nested.value)
+            continue
+        key = _charset_key(item_charset)
+        for nested_tag in list(item.keys()):
+            nested = _convert_one(item, nested_tag, key)
+            if item.get_item(nested_tag) is not nested:
+                item[nested_tag] = nested  # a copy from the memo: the item holds it decoded
+            if nested.VR == "SQ":
+                stack.extend(nested.value)
+    return elem
+
+
+def _convert_one(ds: Dataset, tag: BaseTag, charset: object) -> DataElement:
+    """``ds[tag]``, or a copy of the same conversion of the same bytes made earlier."""
     raw = ds.get_item(tag)
     if (
         not isinstance(raw, RawDataElement)
@@ -485,7 +508,7 @@ def _converted(ds: Dataset, tag: BaseTag, charset: object) -> DataElement:
         or tag.is_private
         or tag == _SPECIFIC_CHARACTER_SET
     ):
-        return _load(ds[tag])
+        return ds[tag]
     key = (tag, raw.VR, raw.is_little_endian, raw.value, charset)
     known = _MEMO.get(key)
     if known is None:

@@ -10,7 +10,7 @@ object (:func:`summarise`). It judges nothing: the R rules live in
 follow is data, ``profiles/rt_objects.toml``.
 
 Headers must carry :data:`KEYWORDS` (``part10.read_header(path, keywords=KEYWORDS)``);
-pixel data and dose grids are never read.
+pixel data and dose grids are never decoded (part10 reads headers only).
 """
 
 from __future__ import annotations
