@@ -52,36 +52,19 @@ from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR
 from pydicom.values import convert_string
 
 from mediakit import headerlimits
+from mediakit.tags import tag_of
 
 FIRST_READ: Final = 64 << 10  # bytes read first: a CT or MR header and more
 FRAME_LIMIT: Final = 1 << 20  # bytes framed at most (headerlimits' bounds stay out of reach)
 _UNDEFINED: Final = 0xFFFFFFFF
 _CHARSET: Final = 0x00080005
+_TRANSFER_SYNTAX: Final = tag_of(0x00020010)
 _PIXEL_TAGS: Final = frozenset({0x7FE00010, 0x7FE00009, 0x7FE00008})  # where pydicom stops
 # The two-letter VRs pydicom knows (filereader.ENCODED_VR) and whether their length is 4 bytes
 _KNOWN: Final = {v.value.encode(): v.value in EXPLICIT_VR_LENGTH_32 for v in VR if len(v) == 2}
 _EXPLICIT: Final = struct.Struct("<HH2sH").unpack_from
 _IMPLICIT: Final = struct.Struct("<HHL").unpack_from
 _U32: Final = struct.Struct("<L").unpack_from
-
-
-_TAGS: dict[int, BaseTag] = {}
-_TAGS_LIMIT: Final = 1 << 16  # distinct tags kept (a hostile file may bring many more)
-
-
-def tag_of(value: int) -> BaseTag:
-    """The one BaseTag object kept for a tag value (a new one past :data:`_TAGS_LIMIT`).
-
-    pydicom's dictionaries are keyed by BaseTag, whose ``__eq__`` is Python: a
-    lookup by an equal but distinct object calls it, a lookup by the same object
-    does not. The tags framed here and the tags part10 asks for are the same objects.
-    """
-    known = _TAGS.get(value)
-    if known is None:
-        known = BaseTag(value)
-        if len(_TAGS) < _TAGS_LIMIT:
-            _TAGS[value] = known
-    return known
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +117,7 @@ def frame(fp: BinaryIO, size: int, dataset_offset: int) -> Framed | None:
 
 def _frame(data: bytes, size: int, dataset_offset: int) -> Framed:
     meta = _file_meta(data, dataset_offset)
-    syntax = meta.get("TransferSyntaxUID")
+    syntax = getattr(meta.get(_TRANSFER_SYNTAX), "value", None)  # meta.TransferSyntaxUID, by tag
     if (
         not isinstance(syntax, str)
         or syntax in (ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian)
@@ -150,7 +133,7 @@ def _frame(data: bytes, size: int, dataset_offset: int) -> Framed:
     elements, stop = _top_level(data, size, dataset_offset, implicit)
     ds = Dataset(elements)
     encoding: str | MutableSequence[str] = default_encoding
-    if (charset := elements.get(BaseTag(_CHARSET))) is not None:  # as read_dataset does
+    if (charset := elements.get(tag_of(_CHARSET))) is not None:  # as read_dataset does
         encoding = convert_encodings(convert_raw_data_element(charset).value)  # type: ignore[arg-type]
     ds.set_original_encoding(implicit, True, encoding)
     ds.file_meta = meta

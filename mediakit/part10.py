@@ -38,8 +38,9 @@ from pydicom.valuerep import VR
 
 from mediakit import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from mediakit.errors import DamagedFileError, InputError, MediaError
-from mediakit.headerframe import frame, tag_of
+from mediakit.headerframe import frame
 from mediakit.headerlimits import header_too_big
+from mediakit.tags import tag_of
 
 IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
 EXPLICIT_VR_LE: Final = "1.2.840.10008.1.2.1"
@@ -62,7 +63,9 @@ _REQUIRED_META: Final = (
 _COPY_CHUNK: Final = 1 << 20
 _UNDEFINED: Final = 0xFFFFFFFF  # an undefined length (PS3.5 §7.1.1)
 _UID_RE: Final = re.compile(r"^[0-9]+(\.[0-9]+)+$")
-_SPECIFIC_CHARACTER_SET: Final = BaseTag(0x00080005)
+_SPECIFIC_CHARACTER_SET: Final = tag_of(0x00080005)
+_SOP_CLASS_UID: Final = tag_of(0x00080016)
+_SOP_INSTANCE_UID: Final = tag_of(0x00080018)
 
 Preamble = Literal["zero", "tiff", "other", "absent"]
 
@@ -363,10 +366,18 @@ def _header(
         transfer_syntax=ts,
         dataset_offset=dataset_offset,
         group2_in_dataset=group2,
-        sop_class_uid=_text(ds.get("SOPClassUID", "")),
-        sop_instance_uid=_text(ds.get("SOPInstanceUID", "")),
+        sop_class_uid=_text(_value(ds, _SOP_CLASS_UID)),
+        sop_instance_uid=_text(_value(ds, _SOP_INSTANCE_UID)),
         keys=keys,
     )
+
+
+def _value(ds: Dataset, tag: BaseTag) -> object:
+    """``ds.get(keyword, "")`` for the keyword of ``tag``, without resolving the keyword."""
+    try:
+        return ds[tag].value if tag in ds else ""
+    except AttributeError:  # getattr(ds, keyword, "") returns its default for that too
+        return ""
 
 
 def _parse_bounded(

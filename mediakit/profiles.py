@@ -20,6 +20,7 @@ from pydicom.datadict import keyword_dict, tag_for_keyword
 from pydicom.tag import BaseTag
 
 from mediakit.errors import ProfileError
+from mediakit.tags import tag_of
 
 KeyType = Literal["1", "2", "1C"]
 KEY_TYPES: tuple[KeyType, ...] = ("1", "2", "1C")
@@ -82,7 +83,7 @@ def keyword_tag(keyword: str) -> BaseTag | None:
     and per-header code fast: pydicom resolves a keyword on every access.
     """
     tag = tag_for_keyword(keyword)
-    return None if tag is None else BaseTag(tag)
+    return None if tag is None else tag_of(tag)
 
 
 def _read(name: str) -> dict[str, Any]:

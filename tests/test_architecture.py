@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mediakit"
-FOUNDATION = {"errors", "findings", "profiles", "_types"}
+FOUNDATION = {"errors", "findings", "profiles", "tags", "_types"}
 FORMATS = {
     "part10",
     "headerframe",
@@ -28,7 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_types": set(),
     "findings": {"errors"},
-    "profiles": {"errors", "findings"},
+    "profiles": {"errors", "findings", "tags"},
+    "tags": set(),
     "part10": FOUNDATION | {"headerframe", "headerlimits"},
     "headerframe": FOUNDATION | {"headerlimits"},  # frames only what the limits cannot stop
     "headerlimits": FOUNDATION,

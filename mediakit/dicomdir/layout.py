@@ -29,7 +29,13 @@ from mediakit.dicomdir.model import Record
 from mediakit.errors import InternalError
 from mediakit.findings import Finding, Severity, finding
 from mediakit.part10 import Header
-from mediakit.profiles import Profile, is_root_record_type, modality_for, record_type_for
+from mediakit.profiles import (
+    Profile,
+    is_root_record_type,
+    keyword_tag,
+    modality_for,
+    record_type_for,
+)
 
 HIERARCHY_KEYS: Final = (
     "PatientID",
@@ -106,9 +112,10 @@ def all_keywords(profile: Profile) -> tuple[str, ...]:
 
 def _value(ds: Dataset, kw: str) -> str:
     """A key's value as text; empty when absent or empty."""
-    if kw not in ds:
+    tag = keyword_tag(kw)  # by tag: pydicom resolves a keyword on every access
+    if tag is None or tag not in ds:
         return ""
-    value = ds[kw].value
+    value = ds[tag].value
     if value is None:
         return ""
     return str(value).strip()
@@ -383,7 +390,8 @@ def _implied_modality(sop_classes: Sequence[str]) -> dict[str, tuple[str, str]]:
 
 
 def _multi(ds: Dataset, kw: str) -> list[object]:
-    if kw not in ds or ds[kw].value in (None, ""):
+    tag = keyword_tag(kw)
+    if tag is None or tag not in ds or ds[tag].value in (None, ""):
         return []
-    value = ds[kw].value
+    value = ds[tag].value
     return list(value) if isinstance(value, MultiValue | list) else [value]
