@@ -37,6 +37,7 @@ from mediakit.dicomdir.model import IN_USE, MEDIA_STORAGE_DIRECTORY, Elements, R
 from mediakit.dicomdir.order import from_order
 from mediakit.errors import InternalError
 from mediakit.findings import Finding, finding
+from mediakit.tags import tag_of
 
 MAX_NESTING: Final = 32  # sequences deeper than this in a record's keys are dropped (D102)
 # The parse budget (README "Limits"): a 200,000-instance DICOMDIR and its patient, study and
@@ -260,7 +261,7 @@ class _Scanner:
                 elif group > 0x0004:
                     vr = vr or _dictionary_vr(tag)  # implicit: the VR pydicom would look up
                     if (walked or vr != "SQ" or not length) and not length % sizes.get(vr, 1):
-                        key = BaseTag(tag)
+                        key = tag_of(tag)
                         keys[key] = RawDataElement(
                             key, vr, length, data[start:end], start, implicit, little
                         )
@@ -291,7 +292,7 @@ class _Scanner:
             elif group > 0x0004:
                 if length % sizes.get(vr, 1):
                     return p
-                key = BaseTag(group << 16 | elem)
+                key = tag_of(group << 16 | elem)
                 keys[key] = RawDataElement(key, vr, length, data[p + 8 : end], p + 8, False, True)
             p = end
         return p
