@@ -254,6 +254,10 @@ def build_medium(
         if keep_map is not None:
             deid.check_map_path(keep_map, outputs)
         targets = _targets(plan, outputs, normal, layout, placed, profile, vid, deidentify)
+        mapping = (keep_map, anonymised.mapping()) if keep_map and anonymised else None
+        # Every collected header: write_volumes drops the targets' too before it verifies,
+        # which reads each header again from the medium (the 50k peak halves).
+        del collected, normal, placed, layout, plan, anonymised
         written = write_volumes(
             targets,
             staging,
@@ -261,7 +265,7 @@ def build_medium(
             fmt,
             verify=check_medium,
             with_pdi=with_pdi,
-            keep_map=(keep_map, anonymised.mapping()) if keep_map and anonymised else None,
+            keep_map=mapping,
             progress=progress,
         )
     first = written[0]

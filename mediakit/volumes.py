@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
@@ -71,6 +71,18 @@ class Written:
     verify: Report
 
 
+class _Staged(NamedTuple):
+    """A volume written and not yet checked: the fields of :class:`Written` before ``verify``."""
+
+    output: Path
+    volume_id: str
+    fileset_uid: str
+    instances: int
+    bytes: int
+    parts: tuple[Part, ...]
+    manifest: tuple[tuple[str, str], ...]
+
+
 def volume_outputs(out: Path, count: int) -> list[Path]:
     """``OUT`` for one volume; ``OUT-1``, ``OUT-2``, ... (before any suffix) for several."""
     if count <= 1:
@@ -96,7 +108,7 @@ def writable(out: Path) -> Path:
 
 
 def write_volumes(
-    targets: Sequence[Target],
+    targets: list[Target],
     staging: Path,
     profile: Profile,
     fmt: Format,
@@ -108,7 +120,10 @@ def write_volumes(
 ) -> list[Written]:
     """Write and verify every volume under a hidden name; then rename them all into place.
 
-    ``keep_map`` is (FILE, mapping): written, owner-only, once every volume passed.
+    ``targets`` is taken: each is removed from the list before its volume is
+    verified, so that no collected header is held while the verification reads
+    every one again from the medium (the caller keeps none either). ``keep_map``
+    is (FILE, mapping): written, owner-only, once every volume passed.
 
     Raises
     ------
@@ -121,15 +136,17 @@ def write_volumes(
     published: list[Path] = []
     written: list[Written] = []
     try:
-        for n, target in enumerate(targets, 1):
+        n = 0
+        while targets:
+            target, n = targets.pop(0), n + 1
             folder = staging / f"vol{n}"
             folder.mkdir()
             remove_stale_partials(target.out)
             partial = target.out.parent / f".{target.out.name}.partial-{os.getpid()}"
             partials.append(partial)
-            written.append(
-                _write_one(target, folder, partial, profile, fmt, verify, with_pdi, progress)
-            )
+            staged = _write_one(target, folder, partial, profile, fmt, with_pdi, progress)
+            del target  # its headers and records: verify reads the medium afresh
+            written.append(_verified(staged, partial, profile, verify))
         if keep_map is not None:
             _write_map(*keep_map)
             published.append(keep_map[0])
@@ -152,10 +169,10 @@ def _write_one(
     partial: Path,
     profile: Profile,
     fmt: Format,
-    verify: Verify,
     with_pdi: bool,
     progress: Progress | None,
-) -> Written:
+) -> _Staged:
+    """Write the volume to ``partial``: what :class:`Written` says of it but its check."""
     vid = target.info.volume_id
     fileset_uid = generate_uid(
         entropy_srcs=["mediakit-fileset", vid, *sorted(target.headers)]
@@ -180,14 +197,17 @@ def _write_one(
     write_medium(
         entries, partial, fmt=fmt, volume_id=vid, udf=udf, progress=progress, name=target.out
     )
-    report = verify(partial, profile, expected=dict(manifest))
+    size = sum(e.size for e in target.files)
+    return _Staged(target.out, vid, fileset_uid, len(target.files), size, target.parts, manifest)
+
+
+def _verified(staged: _Staged, partial: Path, profile: Profile, verify: Verify) -> Written:
+    """The volume staged, with the report of its own check, which must find no error."""
+    report = verify(partial, profile, expected=dict(staged.manifest))
     if has_errors(report.findings):
         first = next(f for f in report.findings if f.severity is Severity.ERROR)
-        raise InternalError(f"{target.out}: the medium fails its own check ({first.line()})")
-    size = sum(e.size for e in target.files)
-    return Written(
-        target.out, vid, fileset_uid, len(target.files), size, target.parts, manifest, report
-    )
+        raise InternalError(f"{staged.output}: the medium fails its own check ({first.line()})")
+    return Written(*staged, verify=report)
 
 
 def _files(files: Mapping[tuple[str, ...], bytes], folder: Path) -> list[Entry]:
